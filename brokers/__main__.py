@@ -1,0 +1,68 @@
+"""`python -m brokers serve <id> [--transport stdio|sse|streamable-http --host H --port N]` and `python -m brokers list`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from brokers.profiles import ProfileError, get_profiles
+from brokers.settings import get_settings
+
+
+def _configure_logging(level: str) -> None:
+    # stdout is the MCP protocol on stdio: every log line goes to stderr, plain (no rich boxes).
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+
+
+def _list() -> int:
+    for profile in get_profiles().values():
+        shares = "fractional" if profile.fractional_shares else "whole shares"
+        print(
+            f"{profile.id:<14} {profile.name:<18} {profile.specialty} | {profile.commission.describe()} | "
+            f"fill ~{profile.fill_latency_ms} ms | {shares} | starts with ${profile.starting_cash:,}"
+        )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from brokers.profiles import get_profile
+    from brokers.runtime import open_engine
+    from brokers.server import build_server
+
+    _configure_logging(args.log_level)
+    settings = get_settings()
+    profile = get_profile(args.broker)
+    engine = open_engine(profile, settings)
+    where = settings.database_url_for(profile.id) if settings.database_url else str(settings.data_dir)
+    logging.getLogger("brokers").info("%s data in %s", profile.name, where)
+    server = build_server(profile, engine, log_level=args.log_level)
+    _configure_logging(args.log_level)  # building the server resets root logging
+    if args.transport == "stdio":
+        server.run(transport="stdio")
+    else:
+        server.run(transport=args.transport, host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m brokers", description="Paper-trading broker MCP servers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="print the broker profiles")
+    serve = commands.add_parser("serve", help="run one broker's MCP server")
+    serve.add_argument("broker", help="broker id, e.g. tradesphere")
+    serve.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address for HTTP transports (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    try:
+        return _list() if args.command == "list" else _serve(args)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

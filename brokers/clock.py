@@ -1,0 +1,100 @@
+"""The market clock: NYSE sessions (holidays, early closes) from exchange_calendars, in US/Eastern.
+
+`TRADING_NOW` freezes "now" for demos and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import exchange_calendars
+import pandas as pd
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> exchange_calendars.ExchangeCalendar:
+    return exchange_calendars.get_calendar("XNYS")
+
+
+def _ts(moment: datetime) -> pd.Timestamp:
+    return pd.Timestamp(moment).tz_convert("UTC").floor("min")
+
+
+def _py(ts: pd.Timestamp) -> datetime:
+    return ts.to_pydatetime().astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Session:
+    """One trading day: its date and its open and close instants (UTC-aware)."""
+
+    day: date
+    open: datetime
+    close: datetime
+
+    @property
+    def early_close(self) -> bool:
+        return self.close.astimezone(EASTERN).hour < 16
+
+
+class MarketClock:
+    """Answers "is the market open" and "when is the next open/close" for a given or frozen now."""
+
+    def __init__(self, frozen_now: datetime | None = None):
+        self.frozen_now = frozen_now
+
+    def now(self) -> datetime:
+        return self.frozen_now.astimezone(UTC) if self.frozen_now else datetime.now(UTC)
+
+    def is_open(self, moment: datetime | None = None) -> bool:
+        return bool(_calendar().is_open_on_minute(_ts(moment or self.now())))
+
+    def next_open(self, moment: datetime | None = None) -> datetime:
+        """The first session open strictly after `moment`."""
+        return _py(_calendar().next_open(_ts(moment or self.now())))
+
+    def next_close(self, moment: datetime | None = None) -> datetime:
+        """The first session close strictly after `moment` (today's close while open)."""
+        return _py(_calendar().next_close(_ts(moment or self.now())))
+
+    def previous_close(self, moment: datetime | None = None) -> datetime:
+        return _py(_calendar().previous_close(_ts(moment or self.now())))
+
+    def session_at(self, moment: datetime) -> Session:
+        """The session `moment` falls in, or the next one when the market is closed."""
+        cal = _calendar()
+        ts = _ts(moment)
+        if cal.is_open_on_minute(ts):
+            label = cal.minute_to_session(ts)
+        else:
+            label = cal.minute_to_session(cal.next_open(ts))
+        return Session(label.date(), _py(cal.session_open(label)), _py(cal.session_close(label)))
+
+    def last_trading_moment(self, moment: datetime | None = None) -> datetime:
+        """`moment` itself while open, else the previous close: prices do not move while closed."""
+        moment = moment or self.now()
+        return moment if self.is_open(moment) else self.previous_close(moment)
+
+    def status(self) -> dict:
+        """Open/closed and the next transition, for sidebars and the get_quote tool."""
+        now = self.now()
+        is_open = self.is_open(now)
+        session = self.session_at(now)
+        return {
+            "is_open": is_open,
+            "now": now.astimezone(EASTERN).isoformat(),
+            "next_open": self.next_open(now).astimezone(EASTERN).isoformat(),
+            "next_close": self.next_close(now).astimezone(EASTERN).isoformat(),
+            "early_close": session.early_close,
+            "frozen": self.frozen_now is not None,
+        }
+
+
+def eastern(moment: datetime) -> str:
+    """A trader-readable time: 'Wed 2026-11-25 09:30 ET'."""
+    return moment.astimezone(EASTERN).strftime("%a %Y-%m-%d %H:%M ET")

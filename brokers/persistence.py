@@ -1,0 +1,199 @@
+"""Persistence: SQLAlchemy 2 tables for one broker's book, and the database it lives in.
+
+SQLite (default, one file per broker, WAL, every write transaction BEGIN IMMEDIATE so two processes
+serialize instead of failing) or PostgreSQL (the account row is locked FOR UPDATE). Decimals are
+stored as text so no database ever rounds them through a float.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine, ForeignKey, Index, String, TypeDecorator, create_engine, event, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+class DecimalText(TypeDecorator):
+    """A Decimal stored as its exact string."""
+
+    impl = String(48)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"expected Decimal, got {type(value).__name__}")
+        return format(value, "f")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored as a sortable UTC ISO string (portable across SQLite and PostgreSQL)."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store aware UTC times")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else datetime.fromisoformat(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    broker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    starting_cash: Mapped[Decimal] = mapped_column(DecimalText)
+    cash: Mapped[Decimal] = mapped_column(DecimalText)
+    realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
+    fees_paid: Mapped[Decimal] = mapped_column(DecimalText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_status", "status"),)
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    client_order_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    symbol: Mapped[str] = mapped_column(String(12))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal | None] = mapped_column(DecimalText)
+    notional: Mapped[Decimal | None] = mapped_column(DecimalText)
+    order_type: Mapped[str] = mapped_column(String(8))
+    limit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    time_in_force: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(10))
+    filled_quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    average_fill_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    fees: Mapped[Decimal] = mapped_column(DecimalText)
+    reserved_cash: Mapped[Decimal] = mapped_column(DecimalText)
+    """Buying power held back while a buy is queued or open."""
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    executes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class FillRow(Base):
+    """A trade execution or an imported holding (kind 'import', no order, no cash)."""
+
+    __tablename__ = "fills"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    symbol: Mapped[str] = mapped_column(String(12))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    price: Mapped[Decimal] = mapped_column(DecimalText)
+    gross: Mapped[Decimal] = mapped_column(DecimalText)
+    fees: Mapped[Decimal] = mapped_column(DecimalText)
+    cash_after: Mapped[Decimal] = mapped_column(DecimalText)
+    executed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PositionRow(Base):
+    __tablename__ = "positions"
+
+    symbol: Mapped[str] = mapped_column(String(12), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    cost_basis: Mapped[Decimal] = mapped_column(DecimalText)
+    """Total cost of the shares held, in cents (fees are tracked apart)."""
+    realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred BEGIN:
+        # a deferred read that later writes fails with "database is locked"; an immediate one waits.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class BrokerDatabase:
+    """One broker's database: engine, schema creation, and write transactions."""
+
+    def __init__(self, url: str, broker_id: str):
+        self.url = url
+        self.broker_id = broker_id
+        self.is_sqlite = url.startswith("sqlite")
+        options: dict = {}
+        if self.is_sqlite:
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        elif "{broker}" not in url and url.startswith("postgresql"):
+            # One PostgreSQL database for every broker: each broker's tables live in its own schema.
+            options["execution_options"] = {"schema_translate_map": {None: broker_id}}
+        self.engine = create_engine(url, pool_pre_ping=not self.is_sqlite, **options)
+        if self.is_sqlite:
+            _sqlite_pragmas(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        for attempt in range(3):
+            try:
+                if not self.is_sqlite and "schema_translate_map" in (self.engine.get_execution_options() or {}):
+                    with self.engine.begin() as conn:
+                        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.broker_id}"')
+                Base.metadata.create_all(self.engine)
+                return
+            except (OperationalError, IntegrityError):
+                # Another process created the same tables at the same moment; the next pass sees them.
+                if attempt == 2:
+                    raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One atomic unit: everything inside commits together or not at all."""
+        with self._sessions() as session, session.begin():
+            if not self.is_sqlite:
+                # Serialize writers on this broker's account row, so cash checks never race.
+                session.execute(select(AccountRow).where(AccountRow.broker == self.broker_id).with_for_update())
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,132 @@
+"""Broker profiles: a broker is data (fees, speed, share rules, limits) loaded from one TOML file.
+
+`TRADING_PROFILES=path` points at another file; a broker added there works without code changes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from brokers.money import money
+
+DEFAULT_PROFILES = Path(__file__).with_name("profiles.toml")
+
+
+class CommissionSchedule(BaseModel):
+    """Per-share commission with a per-order minimum, capped at a percentage of the trade value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_share: Decimal
+    """Dollars charged per share traded."""
+    minimum: Decimal
+    """Smallest commission on an order."""
+    max_pct_of_value: Decimal
+    """Cap as a percentage of the trade value (0.5 means 0.5 %); the cap wins over the minimum."""
+
+    def fee(self, quantity: Decimal, trade_value: Decimal) -> Decimal:
+        """Commission for one fill, to the cent."""
+        commission = max(self.per_share * quantity, self.minimum)
+        cap = trade_value * self.max_pct_of_value / 100
+        return money(min(commission, cap))
+
+    def describe(self) -> str:
+        return (
+            f"${self.per_share} per share, minimum ${self.minimum}, "
+            f"capped at {self.max_pct_of_value.normalize()}% of trade value"
+        )
+
+
+class RiskLimits(BaseModel):
+    """Limits enforced by the server whatever a client or a model asks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_order_notional: Decimal | None = None
+    """Largest order value in dollars; None means no limit beyond buying power."""
+    symbol_allowlist: tuple[str, ...] | None = None
+    """Only these tickers may be traded; None means every listed symbol."""
+    read_only: bool = False
+    """Refuse every order tool (place, cancel, import)."""
+
+
+class BrokerProfile(BaseModel):
+    """Everything that makes one simulated broker different from another."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,30}$")
+    """Short id used in URLs, tool prefixes and file names."""
+    name: str
+    """Display name, e.g. "TradeSphere"."""
+    specialty: str
+    """One line a trader reads on the broker card."""
+    fill_latency_ms: int = Field(ge=0)
+    """Typical time from order to fill; "fastest broker" compares this."""
+    fractional_shares: bool
+    """Whether quantities below one share (up to 6 decimals) are accepted."""
+    starting_cash: Decimal
+    """Paper cash a new account starts with."""
+    commission: CommissionSchedule
+    slippage_bps: Decimal = Decimal("0")
+    """Extra price movement against market orders, in basis points."""
+    limits: RiskLimits = RiskLimits()
+
+    @field_validator("starting_cash")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        return money(value)
+
+    @property
+    def quantity_places(self) -> int:
+        return 6 if self.fractional_shares else 0
+
+
+class ProfileError(Exception):
+    """The profiles file is missing, malformed or names a broker twice."""
+
+
+def load_profiles(path: Path | str | None = None) -> dict[str, BrokerProfile]:
+    """Read every broker profile from a TOML file, keyed by id, in file order."""
+    path = Path(path) if path else DEFAULT_PROFILES
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"cannot read broker profiles from {path}: {exc}") from exc
+    profiles: dict[str, BrokerProfile] = {}
+    for entry in raw.get("broker", []):
+        try:
+            profile = BrokerProfile.model_validate(entry)
+        except ValueError as exc:
+            raise ProfileError(f"bad broker profile in {path}: {exc}") from exc
+        if profile.id in profiles:
+            raise ProfileError(f"broker id {profile.id!r} appears twice in {path}")
+        profiles[profile.id] = profile
+    if not profiles:
+        raise ProfileError(f"no [[broker]] entries in {path}")
+    return profiles
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str) -> dict[str, BrokerProfile]:
+    return load_profiles(path)
+
+
+def get_profiles(path: Path | str | None = None) -> dict[str, BrokerProfile]:
+    """Profiles from `path` or the configured file (cached per path)."""
+    from brokers.settings import get_settings
+
+    return _cached(str(path or get_settings().profiles_path))
+
+
+def get_profile(broker_id: str) -> BrokerProfile:
+    profiles = get_profiles()
+    try:
+        return profiles[broker_id]
+    except KeyError:
+        raise ProfileError(f"unknown broker {broker_id!r}; known brokers: {', '.join(profiles)}") from None

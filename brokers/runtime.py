@@ -1,0 +1,35 @@
+"""Wiring: from settings and a profile to a ready engine (database, clock, market data, limits)."""
+
+from __future__ import annotations
+
+from brokers.clock import MarketClock
+from brokers.engine import BrokerEngine
+from brokers.persistence import BrokerDatabase
+from brokers.profiles import BrokerProfile, RiskLimits
+from brokers.settings import BrokerSettings, get_settings
+from brokers.symbols import get_directory
+
+
+def effective_limits(profile: BrokerProfile, settings: BrokerSettings) -> RiskLimits:
+    """The profile's limits with the TRADING_* overrides (set by the console or an operator) on top."""
+    updates: dict = {}
+    if settings.max_order_notional is not None:
+        updates["max_order_notional"] = settings.max_order_notional
+    if settings.read_only is not None:
+        updates["read_only"] = settings.read_only
+    if settings.symbol_allowlist:
+        updates["symbol_allowlist"] = tuple(s.strip().upper() for s in settings.symbol_allowlist.split(",") if s.strip())
+    return profile.limits.model_copy(update=updates)
+
+
+def open_engine(profile: BrokerProfile, settings: BrokerSettings | None = None) -> BrokerEngine:
+    """An engine on the broker's own database, creating the schema and account on first start."""
+    settings = settings or get_settings()
+    database = BrokerDatabase(settings.database_url_for(profile.id), profile.id)
+    return BrokerEngine(
+        profile,
+        database,
+        clock=MarketClock(settings.now),
+        directory=get_directory(),
+        limits=effective_limits(profile, settings),
+    )
