@@ -25,6 +25,25 @@ def _ts(moment: datetime) -> pd.Timestamp:
     return pd.Timestamp(moment).tz_convert("UTC").floor("min")
 
 
+def _minute(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60
+
+
+# The calendar answers through pandas (tens of microseconds a call) and every quote asks it: the
+# answers for a given minute never change, so they are cached by minute.
+@lru_cache(maxsize=4096)
+def _is_open(minute: int) -> bool:
+    return bool(_calendar().is_open_on_minute(pd.Timestamp(minute * 60, unit="s", tz="UTC")))
+
+
+@lru_cache(maxsize=4096)
+def _transition(kind: str, minute: int) -> datetime:
+    ts = pd.Timestamp(minute * 60, unit="s", tz="UTC")
+    cal = _calendar()
+    found = {"next_open": cal.next_open, "next_close": cal.next_close, "previous_close": cal.previous_close}[kind](ts)
+    return found.to_pydatetime().astimezone(UTC)
+
+
 def _py(ts: pd.Timestamp) -> datetime:
     return ts.to_pydatetime().astimezone(UTC)
 
@@ -52,18 +71,18 @@ class MarketClock:
         return self.frozen_now.astimezone(UTC) if self.frozen_now else datetime.now(UTC)
 
     def is_open(self, moment: datetime | None = None) -> bool:
-        return bool(_calendar().is_open_on_minute(_ts(moment or self.now())))
+        return _is_open(_minute(moment or self.now()))
 
     def next_open(self, moment: datetime | None = None) -> datetime:
         """The first session open strictly after `moment`."""
-        return _py(_calendar().next_open(_ts(moment or self.now())))
+        return _transition("next_open", _minute(moment or self.now()))
 
     def next_close(self, moment: datetime | None = None) -> datetime:
         """The first session close strictly after `moment` (today's close while open)."""
-        return _py(_calendar().next_close(_ts(moment or self.now())))
+        return _transition("next_close", _minute(moment or self.now()))
 
     def previous_close(self, moment: datetime | None = None) -> datetime:
-        return _py(_calendar().previous_close(_ts(moment or self.now())))
+        return _transition("previous_close", _minute(moment or self.now()))
 
     def session_at(self, moment: datetime) -> Session:
         """The session `moment` falls in, or the next one when the market is closed."""
