@@ -1,0 +1,238 @@
+"""The trading assistant: one request in, a reply, the tool calls made and any orders awaiting approval out.
+
+Used by the CLI and the console. Runs the SDK's Runner on the connection manager's loop. Order tools
+stop the run for the person's approval (the SDK's approval flow); `decide` approves or rejects and
+resumes it. Conversations persist per chat in the SDK's SQLite session store under the data dir.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents import Runner, SQLiteSession
+from agents.exceptions import AgentsException, MaxTurnsExceeded
+from agents.items import ToolApprovalItem, ToolCallItem, ToolCallOutputItem
+from agents.run_state import RunState
+
+from agent.builder import build_agent
+from agent.connections import BrokerConnections
+from agent.errors import AgentError, BrokerToolError
+from agent.intents import BrokerRef
+from agent.models import build_model
+from agent.offline_model import split_tool_name
+from agent.offline_planner import REJECTED_BY_USER
+from agent.settings import AgentSettings
+
+log = logging.getLogger(__name__)
+MAX_TURNS = 12
+
+
+@dataclass
+class RunOptions:
+    """Per-run context the approval policy reads."""
+
+    autonomous: bool = False
+
+
+@dataclass
+class ToolCallRecord:
+    call_id: str
+    server: str
+    tool: str
+    arguments: dict
+    output: Any
+    is_error: bool
+
+
+@dataclass
+class PendingApproval:
+    """An order tool call waiting for the person, with what it would cost."""
+
+    call_id: str
+    server: str
+    broker_name: str
+    tool: str
+    arguments: dict
+    estimate: dict | None = None
+    """estimate_order for a place_order: expected price, fees, total."""
+
+
+@dataclass
+class TurnResult:
+    reply: str
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    pending_approvals: list[PendingApproval] = field(default_factory=list)
+    model: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "reply": self.reply,
+            "tool_calls": [
+                {"server": c.server, "tool": c.tool, "arguments": c.arguments, "output": c.output, "is_error": c.is_error}
+                for c in self.tool_calls
+            ],
+            "pending_approvals": [asdict(p) for p in self.pending_approvals],
+            "model": self.model,
+            "error": self.error,
+        }
+
+
+def _parse_output(output: Any) -> tuple[Any, bool]:
+    text = output if isinstance(output, str) else (output.get("text") if isinstance(output, dict) else None)
+    if isinstance(output, list):
+        text = "".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in output)
+    if text is None:
+        return output, False
+    try:
+        return json.loads(text), False
+    except (json.JSONDecodeError, TypeError):
+        return text, text.startswith("Error") or REJECTED_BY_USER in text
+
+
+class TradingAssistant:
+    """Natural-language trading over the connected brokers."""
+
+    def __init__(self, connections: BrokerConnections, settings: AgentSettings, model=None, model_name: str | None = None):
+        self.connections = connections
+        self.settings = settings
+        statuses = connections.statuses()
+        refs = [BrokerRef(s.id, s.name) for s in statuses]
+        if model is None:
+            model, model_name = build_model(settings, refs)
+        self.model_name = model_name or type(model).__name__
+        self.agent = build_agent(connections.servers(), statuses, model, settings.default_broker)
+        self._pending: dict[str, tuple[RunState, list[ToolApprovalItem], dict[str, ToolCallRecord]]] = {}
+        self.sessions_path = Path(settings.data_dir or ".") / "conversations.db" if settings.data_dir else None
+
+    def session(self, session_id: str | None) -> SQLiteSession | None:
+        if not session_id:
+            return None
+        if self.sessions_path:
+            self.sessions_path.parent.mkdir(parents=True, exist_ok=True)
+            return SQLiteSession(session_id, str(self.sessions_path))
+        return SQLiteSession(session_id)
+
+    def ask(self, text: str, session_id: str | None = None, autonomous: bool | None = None) -> TurnResult:
+        """Run one request until it answers or stops for approval."""
+        text = (text or "").strip()
+        if not text:
+            return TurnResult(reply="Type a request, for example: Buy 10 shares of Apple through TradeSphere.", model=self.model_name)
+        options = RunOptions(autonomous=self.settings.autonomous if autonomous is None else autonomous)
+        key = session_id or "_default"
+        self._pending.pop(key, None)
+        return self._run(text, session_id, options, key, {})
+
+    def pending(self, session_id: str | None = None) -> list[PendingApproval]:
+        entry = self._pending.get(session_id or "_default")
+        return [self._describe(item) for item in entry[1]] if entry else []
+
+    def decide(self, session_id: str | None, decisions: dict[str, bool]) -> TurnResult:
+        """Approve (True) or reject (False) pending calls by call_id, then let the run finish."""
+        key = session_id or "_default"
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return TurnResult(reply="There is nothing waiting for approval.", model=self.model_name)
+        state, items, records = entry
+        for item in items:
+            call_id = _call_id(item)
+            if decisions.get(call_id, False):
+                state.approve(item)
+            else:
+                state.reject(item, rejection_message=f"{REJECTED_BY_USER}: the person rejected this call; nothing was done.")
+        return self._run(state, session_id, RunOptions(autonomous=False), key, records)
+
+    def _run(self, run_input, session_id, options, key, records: dict[str, ToolCallRecord]) -> TurnResult:
+        session = self.session(session_id)
+        try:
+            result = self.connections.run(
+                Runner.run(self.agent, run_input, context=options, session=session, max_turns=MAX_TURNS), timeout=180
+            )
+        except MaxTurnsExceeded:
+            return TurnResult(reply="That took too many steps; please ask in a simpler way.", model=self.model_name,
+                              tool_calls=list(records.values()), error="max turns exceeded")
+        except (AgentsException, AgentError, TimeoutError, OSError) as exc:
+            log.warning("agent run failed: %s", exc)
+            return TurnResult(reply=f"Sorry, that failed: {_safe(exc)}", model=self.model_name,
+                              tool_calls=list(records.values()), error=_safe(exc))
+        self._collect(result.new_items, records)
+        interruptions = list(result.interruptions or [])
+        if interruptions:
+            self._pending[key] = (result.to_state(), interruptions, records)
+            pending = [self._describe(item) for item in interruptions]
+            lines = [f"Waiting for your approval: {_summary(p)}" for p in pending]
+            return TurnResult(reply="\n".join(lines), tool_calls=list(records.values()), pending_approvals=pending, model=self.model_name)
+        reply = str(result.final_output or "")
+        return TurnResult(reply=reply, tool_calls=list(records.values()), model=self.model_name)
+
+    def _collect(self, items, records: dict[str, ToolCallRecord]) -> None:
+        for item in items:
+            if isinstance(item, ToolCallItem):
+                raw = item.raw_item
+                call_id = getattr(raw, "call_id", None) or (raw.get("call_id") if isinstance(raw, dict) else None)
+                name = getattr(raw, "name", None) or (raw.get("name") if isinstance(raw, dict) else "")
+                arguments = getattr(raw, "arguments", None) or (raw.get("arguments") if isinstance(raw, dict) else "{}")
+                server, tool = split_tool_name(name or "")
+                try:
+                    args = json.loads(arguments or "{}")
+                except json.JSONDecodeError:
+                    args = {"_raw": arguments}
+                records.setdefault(call_id, ToolCallRecord(call_id, server, tool, args, None, False))
+            elif isinstance(item, ToolCallOutputItem):
+                raw = item.raw_item
+                call_id = raw.get("call_id") if isinstance(raw, dict) else getattr(raw, "call_id", None)
+                if call_id in records:
+                    output, is_error = _parse_output(item.output)
+                    records[call_id].output = output
+                    records[call_id].is_error = is_error
+
+    def _describe(self, item: ToolApprovalItem) -> PendingApproval:
+        raw = item.raw_item
+        name = getattr(raw, "name", None) or (raw.get("name") if isinstance(raw, dict) else "")
+        server, tool = split_tool_name(name or "")
+        try:
+            arguments = json.loads(getattr(raw, "arguments", None) or (raw.get("arguments") if isinstance(raw, dict) else "{}") or "{}")
+        except json.JSONDecodeError:
+            arguments = {}
+        status = {s.id: s for s in self.connections.statuses()}.get(server)
+        pending = PendingApproval(_call_id(item), server, status.name if status else server, tool, arguments)
+        if tool == "place_order":
+            estimate_args = {k: v for k, v in arguments.items() if k != "client_order_id"}
+            try:
+                pending.estimate = self.connections.call(server, "estimate_order", estimate_args)
+            except (BrokerToolError, AgentError, TimeoutError) as exc:
+                pending.estimate = {"error": _safe(exc)}
+        return pending
+
+
+def _call_id(item: ToolApprovalItem) -> str:
+    raw = item.raw_item
+    return getattr(raw, "call_id", None) or (raw.get("call_id") if isinstance(raw, dict) else "") or ""
+
+
+def _summary(p: PendingApproval) -> str:
+    a = p.arguments
+    if p.tool == "place_order":
+        size = a.get("quantity") or f"${a.get('notional')} of"
+        extra = f" limit ${a['limit_price']}" if a.get("limit_price") else ""
+        tif = f" ({a['time_in_force']})" if a.get("time_in_force") else ""
+        cost = ""
+        if p.estimate and "total" in p.estimate:
+            cost = f" — est. price ${p.estimate['expected_price']}, fees ${p.estimate['fees']}, total ${p.estimate['total']}"
+        return f"{a.get('side')} {size} {a.get('symbol')}{extra}{tif} on {p.broker_name}{cost}"
+    if p.tool == "cancel_order":
+        return f"cancel order {a.get('order_id')} on {p.broker_name}"
+    return f"{p.tool} {a} on {p.broker_name}"
+
+
+def _safe(exc: BaseException) -> str:
+    """An error message without secrets (keys are never part of exceptions we raise, but be strict)."""
+    text = str(exc) or type(exc).__name__
+    for marker in ("sk-", "Bearer "):
+        if marker in text:
+            return type(exc).__name__
+    return text[:300]

@@ -1,0 +1,69 @@
+"""Agent-side settings: which model, which brokers, local or gateway, approvals.
+
+Read from the environment (the CLI) or built by the console from its saved settings and keyring.
+Secrets live only in `SecretStr` fields and are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PROFILES = PROJECT_ROOT / "brokers" / "profiles.toml"
+ORDER_TOOLS = ("place_order", "cancel_order", "add_position")
+
+
+class AgentSettings(BaseSettings):
+    """Everything the agent needs to connect and think."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"))
+    openai_base_url: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"))
+    model: str = Field(default="gpt-4.1", validation_alias=AliasChoices("TRADING_MODEL", "model"))
+    """LLM model name when a key or base URL is configured."""
+    gateway_url: str | None = Field(default=None, validation_alias=AliasChoices("TRADING_GATEWAY_URL", "gateway_url"))
+    """Remote mode: the gateway's base URL; unset means local stdio subprocesses."""
+    gateway_transport: str = Field(default="sse", validation_alias=AliasChoices("TRADING_GATEWAY_TRANSPORT", "gateway_transport"))
+    """'sse' or 'streamable-http' for remote mode."""
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("TRADING_API_KEY", "api_key"))
+    """The gateway API key (remote mode)."""
+    autonomous: bool = Field(default=False, validation_alias=AliasChoices("TRADING_AUTONOMOUS", "autonomous"))
+    """Execute order tools without asking; off by default."""
+    default_broker: str = Field(default="tradesphere", validation_alias=AliasChoices("TRADING_DEFAULT_BROKER", "default_broker"))
+    max_order_notional: Decimal | None = Field(
+        default=None, validation_alias=AliasChoices("TRADING_MAX_ORDER_NOTIONAL", "max_order_notional")
+    )
+    """Passed to locally spawned brokers as their per-order limit."""
+    data_dir: Path | None = Field(default=None, validation_alias=AliasChoices("TRADING_DATA_DIR", "data_dir"))
+    profiles_path: Path | None = Field(default=None, validation_alias=AliasChoices("TRADING_PROFILES", "profiles_path"))
+    now: str | None = Field(default=None, validation_alias=AliasChoices("TRADING_NOW", "now"))
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.openai_api_key is not None or bool(self.openai_base_url)
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.gateway_url)
+
+
+@dataclass(frozen=True)
+class BrokerEntry:
+    """A broker to connect to: its id and display name (details come over MCP)."""
+
+    id: str
+    name: str
+
+
+def configured_brokers(settings: AgentSettings) -> list[BrokerEntry]:
+    """The brokers named in the profiles file (read as data: the agent never imports the engine)."""
+    path = settings.profiles_path or DEFAULT_PROFILES
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return [BrokerEntry(entry["id"], entry.get("name", entry["id"])) for entry in raw.get("broker", [])]
