@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-OPEN = "2026-11-24T10:30:00-05:00"  # Tuesday, NYSE open
-CLOSED = "2026-11-24T20:00:00-05:00"  # Tuesday evening
-NEXT_OPEN = "2026-11-25T09:30:00-05:00"
-HOLIDAY = "2026-11-26T11:00:00-05:00"  # Thanksgiving
-EARLY_CLOSE_DAY = "2026-11-27T12:00:00-05:00"  # the day after Thanksgiving closes at 13:00
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from market_times import CLOSED, EARLY_CLOSE_DAY, HOLIDAY, NEXT_OPEN, OPEN  # noqa: E402,F401  (re-exported)
 
 
 @pytest.fixture(autouse=True)
