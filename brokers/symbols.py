@@ -49,10 +49,13 @@ class SymbolDirectory:
     def __init__(self, securities: list[Security]):
         self.securities = {s.symbol: s for s in securities}
         self._by_name: dict[str, str] = {}
-        for sec in securities:
-            for key in (sec.name.lower(), _normalize_name(sec.name), *sec.aliases, *map(_normalize_name, sec.aliases)):
-                if key:
-                    self._by_name.setdefault(key, sec.symbol)
+        # Exact names and aliases win over their normalized forms: "google" is GOOGL's alias, even
+        # though GOOG's "google class c" normalizes to "google" once the share class is dropped.
+        for keys in (lambda s: (s.name.lower(), *s.aliases), lambda s: (_normalize_name(s.name), *map(_normalize_name, s.aliases))):
+            for sec in securities:
+                for key in keys(sec):
+                    if key:
+                        self._by_name.setdefault(key, sec.symbol)
         self._choices = {**{s: s for s in self.securities}, **{n: sym for n, sym in self._by_name.items()}}
 
     @classmethod
