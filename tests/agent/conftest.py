@@ -6,7 +6,7 @@ import os
 import tempfile
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 
 
 @pytest.fixture(scope="module")
