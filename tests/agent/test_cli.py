@@ -1,0 +1,59 @@
+"""`python -m agent` end to end against real stdio broker subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from market_times import OPEN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, data_dir, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TRADING_API_KEY")}
+    env.update({"TRADING_DATA_DIR": str(data_dir), "TRADING_NOW": OPEN, **(extra_env or {})})
+    return subprocess.run([sys.executable, "-m", "agent", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_pending_order_without_yes_exits_3_and_places_nothing(tmp_path):
+    """Without --yes an order is shown as pending, not placed, and the exit status is 3."""
+    out = run_cli("--json", "Buy 10 shares of Apple through TradeSphere", data_dir=tmp_path)
+    assert out.returncode == 3, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    [pending] = result["pending_approvals"]
+    assert pending["server"] == "tradesphere" and pending["arguments"]["symbol"] == "AAPL"
+    assert pending["estimate"]["fees"] == "0.35"
+    check = run_cli("--json", "show my order history", data_dir=tmp_path)
+    assert json.loads(check.stdout.strip().splitlines()[-1])["reply"] == "You have no orders yet."
+
+
+def test_yes_places_and_session_follow_up_works_across_invocations(tmp_path):
+    """--yes approves; with --session the next invocation understands 'make it 20'."""
+    first = run_cli("--json", "--yes", "--session", "chat1", "Buy 10 AMD on Velocity", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    one = json.loads(first.stdout.strip().splitlines()[-1])
+    assert one["model"] == "offline"
+    placed = [c for c in one["tool_calls"] if c["tool"] == "place_order"]
+    assert placed[0]["server"] == "velocity" and placed[0]["output"]["status"] == "filled"
+    second = run_cli("--json", "--yes", "--session", "chat1", "make it 20", data_dir=tmp_path)
+    two = json.loads(second.stdout.strip().splitlines()[-1])
+    [order] = [c for c in two["tool_calls"] if c["tool"] == "place_order"]
+    assert order["server"] == "velocity" and order["arguments"]["quantity"] == "20" and order["arguments"]["symbol"] == "AMD"
+
+
+def test_plain_output_is_the_reply(tmp_path):
+    """Without --json the reply is printed for a person."""
+    out = run_cli("what is Apple trading at?", data_dir=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("AAPL (Apple Inc.) is at $")
+
+
+def test_bad_usage_and_configuration_exit_2(tmp_path):
+    """No request, or --remote without a key, is a clear error with exit status 2."""
+    assert run_cli(data_dir=tmp_path).returncode == 2
+    out = run_cli("--remote", "http://127.0.0.1:9", "hi", data_dir=tmp_path)
+    assert out.returncode == 2 and "TRADING_API_KEY" in out.stderr

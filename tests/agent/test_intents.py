@@ -1,0 +1,374 @@
+"""The offline intent parser on a table of realistic chat phrasings, follow-ups and clarifications.
+
+Pure: no brokers, no model. Each row gives the message and the intent fields that matter; for an
+ORDER every order field not named in the row must keep its default, so a stray limit price,
+timing or broker fails the row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+from agent.intents import BrokerRef, FollowUp, Intent, IntentKind, merge_follow_up, parse_request
+
+TS, VE = "tradesphere", "velocity"
+BROKERS = (BrokerRef(TS, "TradeSphere"), BrokerRef(VE, "VelocityBrokers"))
+BOTH = (TS, VE)
+D = Decimal
+
+ORDER_FIELDS = ("quantity", "portion", "notional", "order_type", "limit_price", "time_in_force", "brokers",
+                "broker_choice", "follow_up", "order_ref", "question", "other_broker")
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Intent) if f.name != "kind"}
+
+
+def buy(symbol: str, **fields) -> dict:
+    return {"kind": IntentKind.ORDER, "side": "buy", "symbol_text": symbol, **fields}
+
+
+def sell(symbol: str, **fields) -> dict:
+    return {"kind": IntentKind.ORDER, "side": "sell", "symbol_text": symbol, **fields}
+
+
+def kind(k: IntentKind, **fields) -> dict:
+    return {"kind": k, **fields}
+
+
+def asks(*words: str) -> dict:
+    """A CLARIFY whose question contains every one of `words` (case-insensitive)."""
+    return {"kind": IntentKind.CLARIFY, "asks": words}
+
+
+def check(intent: Intent, expected: dict) -> None:
+    expected = dict(expected)
+    words = expected.pop("asks", ())
+    for name, want in expected.items():
+        assert getattr(intent, name) == want, (name, intent)
+    if intent.kind is IntentKind.ORDER:
+        for name in ORDER_FIELDS:
+            if name not in expected:
+                assert getattr(intent, name) == DEFAULTS[name], (name, intent)
+    for word in words:
+        assert intent.question and word.lower() in intent.question.lower(), (word, intent.question)
+
+
+ORDERS = [
+    # plain share counts, brokers by id, name, split name, short name and typo
+    ("Buy 100 Apple shares through TradeSphere when the market opens", buy("Apple", quantity=D(100), time_in_force="opg", brokers=(TS,))),
+    ("buy 10 AAPL on velocity", buy("AAPL", quantity=D(10), brokers=(VE,))),
+    ("Purchase 25 shares of Microsoft via VelocityBrokers", buy("Microsoft", quantity=D(25), brokers=(VE,))),
+    ("buy 5 nvda through tradesphere", buy("nvda", quantity=D(5), brokers=(TS,))),
+    ("pick up 40 shares of Ford on trade sphere", buy("Ford", quantity=D(40), brokers=(TS,))),
+    ("can you buy 7 JPM on velocity brokers", buy("JPM", quantity=D(7), brokers=(VE,))),
+    ("buy 30 shares of Bank of America through tradesphre", buy("Bank of America", quantity=D(30), brokers=(TS,))),
+    ("yo grab me 3 shares of nvda on velocty thx", buy("nvda", quantity=D(3), brokers=(VE,))),
+    ("buy 10 aapl thru trade-sphere pls", buy("aapl", quantity=D(10), brokers=(TS,))),
+    ("BUY 10 AAPL ON VELOCITY PLEASE", buy("AAPL", quantity=D(10), brokers=(VE,))),
+    ("buy 10 AAPL in my velocity account", buy("AAPL", quantity=D(10), brokers=(VE,))),
+    ("Buy 20 shares of Apple", buy("Apple", quantity=D(20))),
+    ("buy 1,000 shares of Ford on tradesphere", buy("Ford", quantity=D(1000), brokers=(TS,))),
+    ("Buy 1.5 shares of Apple on TradeSphere", buy("Apple", quantity=D("1.5"), brokers=(TS,))),
+    ("sell 0.25 shares of AAPL", sell("AAPL", quantity=D("0.25"))),
+    # tickers and company names as typed
+    ("buy 3 BRK.B on tradesphere", buy("BRK.B", quantity=D(3), brokers=(TS,))),
+    ("get me 12 shares of $AMD on velocity", buy("AMD", quantity=D(12), brokers=(VE,))),
+    ("buy 10 coca cola on tradesphere", buy("coca cola", quantity=D(10), brokers=(TS,))),
+    ("buy 10 JP Morgan on velocity", buy("JP Morgan", quantity=D(10), brokers=(VE,))),
+    ("buy 2 Berkshire Hathaway", buy("Berkshire Hathaway", quantity=D(2))),
+    ("buy 10 shares of Best Buy", buy("Best Buy", quantity=D(10))),
+    ("buy 5 Capital One", buy("Capital One", quantity=D(5))),
+    ("sell 10 shares of apple's stock", sell("apple", quantity=D(10))),
+    ("sell 10 IT", sell("IT", quantity=D(10))),
+    ("I'd like to buy 8 Netflix on TradeSphere", buy("Netflix", quantity=D(8), brokers=(TS,))),
+    ("go ahead and buy 10 apple stock pls", buy("apple", quantity=D(10))),
+    ("buy 10 AAPL again", buy("AAPL", quantity=D(10))),
+    # verbs
+    ("go long 10 AAPL", buy("AAPL", quantity=D(10))),
+    ("acquire 10 shares of MSFT", buy("MSFT", quantity=D(10))),
+    ("unload 5 tesla on tradesphere", sell("tesla", quantity=D(5), brokers=(TS,))),
+    ("trim 5 AAPL", sell("AAPL", quantity=D(5))),
+    # word numbers
+    ("Please buy fifty shares of Tesla on TradeSphere", buy("Tesla", quantity=D(50), brokers=(TS,))),
+    ("buy a hundred shares of amazon on velocity", buy("amazon", quantity=D(100), brokers=(VE,))),
+    ("buy twenty five Google on TradeSphere", buy("Google", quantity=D(25), brokers=(TS,))),
+    ("buy twenty-five Google", buy("Google", quantity=D(25))),
+    ("buy a dozen shares of KO", buy("KO", quantity=D(12))),
+    ("buy one hundred and fifty shares of KO", buy("KO", quantity=D(150))),
+    ("buy a couple of shares of MSFT", buy("MSFT", quantity=D(2))),
+    ("buy two thousand shares of F", buy("F", quantity=D(2000))),
+    ("buy a share of NVDA", buy("NVDA", quantity=D(1))),
+    # dollar amounts
+    ("Buy $500 of Tesla on Velocity", buy("Tesla", notional=D(500), brokers=(VE,))),
+    ("Buy $1,000 worth of AAPL through TradeSphere", buy("AAPL", notional=D(1000), brokers=(TS,))),
+    ("buy 250 dollars of nvidia on tradesphere", buy("nvidia", notional=D(250), brokers=(TS,))),
+    ("buy $2k of MSFT on TradeSphere", buy("MSFT", notional=D(2000), brokers=(TS,))),
+    ("buy $1.5k of MSFT", buy("MSFT", notional=D(1500))),
+    ("buy 500 bucks of TSLA", buy("TSLA", notional=D(500))),
+    ("buy 300 usd of AMD", buy("AMD", notional=D(300))),
+    ("buy five hundred dollars worth of tesla", buy("tesla", notional=D(500))),
+    ("buy 2 grand of TSLA", buy("TSLA", notional=D(2000))),
+    ("buy 10 shares of AAPL for $500", buy("AAPL", quantity=D(10))),  # the share count wins
+    # limit prices
+    ("Buy 10 NVDA on Velocity limit $180", buy("NVDA", quantity=D(10), order_type="limit", limit_price=D(180), brokers=(VE,))),
+    ("buy 20 AAPL at 180 or better on tradesphere", buy("AAPL", quantity=D(20), order_type="limit", limit_price=D(180), brokers=(TS,))),
+    ("buy 5 MSFT on velocity, limit price 400.50", buy("MSFT", quantity=D(5), order_type="limit", limit_price=D("400.50"), brokers=(VE,))),
+    ("buy 10 AAPL at $180 limit", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D(180))),
+    ("buy 10 AAPL if it drops to 150", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D(150))),
+    ("buy 10 AAPL @ 175.25", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D("175.25"))),
+    ("buy 10 AAPL for no more than 180 per share", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D(180))),
+    ("sell 10 TSLA if it rises to 300", sell("TSLA", quantity=D(10), order_type="limit", limit_price=D(300))),
+    ("sell 10 MSFT on velocity limit 500", sell("MSFT", quantity=D(10), order_type="limit", limit_price=D(500), brokers=(VE,))),
+    # time in force
+    ("Buy 10 AMD on TradeSphere good till cancelled limit 150",
+     buy("AMD", quantity=D(10), order_type="limit", limit_price=D(150), time_in_force="gtc", brokers=(TS,))),
+    ("buy 10 AAPL on tradesphere gtc limit 200", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D(200), time_in_force="gtc", brokers=(TS,))),
+    ("buy 10 AAPL until cancelled at 170", buy("AAPL", quantity=D(10), order_type="limit", limit_price=D(170), time_in_force="gtc")),
+    ("buy 10 AAPL on tradesphere at the close", buy("AAPL", quantity=D(10), time_in_force="cls", brokers=(TS,))),
+    ("sell 3 apple before the close", sell("apple", quantity=D(3), time_in_force="cls")),
+    ("buy 10 AAPL at market close", buy("AAPL", quantity=D(10), time_in_force="cls")),
+    ("buy 15 KO on velocity at market open", buy("KO", quantity=D(15), time_in_force="opg", brokers=(VE,))),
+    ("buy 6 TSLA on velocity first thing tomorrow", buy("TSLA", quantity=D(6), time_in_force="opg", brokers=(VE,))),
+    ("sell 5 AMD tomorrow at the open", sell("AMD", quantity=D(5), time_in_force="opg")),
+    ("buy 10 AAPL as soon as the market opens", buy("AAPL", quantity=D(10), time_in_force="opg")),
+    ("buy 10 AAPL tomorrow", buy("AAPL", quantity=D(10), time_in_force="opg")),
+    ("buy 10 AAPL today, market order", buy("AAPL", quantity=D(10))),
+    # portions
+    ("sell all my NVDA on tradesphere", sell("NVDA", portion=D(1), brokers=(TS,))),
+    ("sell half my Apple on TradeSphere", sell("Apple", portion=D("0.5"), brokers=(TS,))),
+    ("sell a quarter of my apple on tradesphere", sell("apple", portion=D("0.25"), brokers=(TS,))),
+    ("sell a third of my tesla", sell("tesla", portion=D(1) / D(3))),
+    ("sell 25% of my MSFT", sell("MSFT", portion=D("0.25"))),
+    ("sell my entire AAPL position", sell("AAPL", portion=D(1))),
+    ("close my TSLA position", sell("TSLA", portion=D(1))),
+    ("get rid of my tesla on velocity", sell("tesla", portion=D(1), brokers=(VE,))),
+    # broker choice
+    ("Buy 50 MSFT through the cheapest broker", buy("MSFT", quantity=D(50), broker_choice="cheapest")),
+    ("Buy 100 AAPL through the fastest broker", buy("AAPL", quantity=D(100), broker_choice="fastest")),
+    ("buy 10 KO with the lowest fees", buy("KO", quantity=D(10), broker_choice="cheapest")),
+    ("buy 5 AMZN on whichever broker is fastest", buy("AMZN", quantity=D(5), broker_choice="fastest")),
+    ("buy 200 F through the cheaper one", buy("F", quantity=D(200), broker_choice="cheapest")),
+    ("buy 10 AAPL on both brokers", buy("AAPL", quantity=D(10), brokers=BOTH, broker_choice="all")),
+    ("buy 10 AAPL on each broker", buy("AAPL", quantity=D(10), brokers=BOTH, broker_choice="all")),
+    ("buy 10 AAPL on tradesphere and velocity", buy("AAPL", quantity=D(10), brokers=BOTH)),
+]
+
+QUESTIONS = [
+    ("Show me portfolios from both brokers", kind(IntentKind.PORTFOLIO, brokers=BOTH, broker_choice="all")),
+    ("what do I hold on velocity", kind(IntentKind.PORTFOLIO, brokers=(VE,))),
+    ("positions", kind(IntentKind.PORTFOLIO, brokers=())),
+    ("show me my portfolio on trade sphere", kind(IntentKind.PORTFOLIO, brokers=(TS,))),
+    ("what's my P&L", kind(IntentKind.PORTFOLIO)),
+    ("how many AAPL shares do I have on tradesphere", kind(IntentKind.PORTFOLIO, symbol_text="AAPL", brokers=(TS,))),
+    ("how much cash do I have on Velocity?", kind(IntentKind.ACCOUNT, brokers=(VE,))),
+    ("buying power", kind(IntentKind.ACCOUNT)),
+    ("account balance", kind(IntentKind.ACCOUNT)),
+    ("what's in my velocity account", kind(IntentKind.ACCOUNT, brokers=(VE,))),
+    ("how much buying power do I have on tradesphere", kind(IntentKind.ACCOUNT, brokers=(TS,))),
+    ("what's my total portfolio value?", kind(IntentKind.TOTAL_VALUE)),
+    ("how much is my account worth", kind(IntentKind.TOTAL_VALUE)),
+    ("how much money do I have in total", kind(IntentKind.TOTAL_VALUE)),
+    ("what is Apple trading at?", kind(IntentKind.QUOTE, symbol_text="Apple")),
+    ("price of MSFT", kind(IntentKind.QUOTE, symbol_text="MSFT")),
+    ("quote TSLA", kind(IntentKind.QUOTE, symbol_text="TSLA")),
+    ("whats apple at rn", kind(IntentKind.QUOTE, symbol_text="apple")),
+    ("how much is a share of Tesla", kind(IntentKind.QUOTE, symbol_text="Tesla")),
+    ("get me a quote on amzn", kind(IntentKind.QUOTE, symbol_text="amzn")),
+    ("$TSLA", kind(IntentKind.QUOTE, symbol_text="TSLA")),
+    ("NVDA?", kind(IntentKind.QUOTE, symbol_text="NVDA")),
+    ("show my open orders", kind(IntentKind.ORDERS, symbol_text=None)),
+    ("order history", kind(IntentKind.ORDERS, symbol_text=None)),
+    ("what orders are queued", kind(IntentKind.ORDERS, symbol_text=None)),
+    ("show my tesla orders on velocity", kind(IntentKind.ORDERS, symbol_text="tesla", brokers=(VE,))),
+    ("did my AAPL order fill?", kind(IntentKind.ORDERS, symbol_text="AAPL")),
+    ("compare the brokers", kind(IntentKind.COMPARE_BROKERS)),
+    ("which broker is fastest?", kind(IntentKind.COMPARE_BROKERS)),
+    ("what are the fees", kind(IntentKind.COMPARE_BROKERS)),
+    ("which broker has the lowest fees?", kind(IntentKind.COMPARE_BROKERS)),
+    ("how long does velocity take to fill", kind(IntentKind.COMPARE_BROKERS, brokers=(VE,))),
+    ("tell me about velocity", kind(IntentKind.COMPARE_BROKERS, brokers=(VE,))),
+    ("help", kind(IntentKind.HELP)),
+    ("what can you do?", kind(IntentKind.HELP)),
+    ("hi", kind(IntentKind.HELP)),
+]
+
+COSTS = [
+    ("which broker is cheaper for 200 shares of AMZN?", kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="AMZN", quantity=D(200))),
+    ("which broker is cheaper to buy 200 AMZN?", kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="AMZN", quantity=D(200))),
+    ("how much would it cost to buy 10 TSLA", kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="TSLA", quantity=D(10))),
+    ("what would 100 shares of apple cost on velocity",
+     kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="apple", quantity=D(100), brokers=(VE,))),
+    ("would it be cheaper to sell 50 MSFT on tradesphere or velocity?",
+     kind(IntentKind.COST_COMPARISON, side="sell", symbol_text="MSFT", quantity=D(50), brokers=BOTH)),
+    ("estimate $1,000 of NVDA", kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="NVDA", notional=D(1000))),
+    ("what if I buy 10 AAPL", kind(IntentKind.COST_COMPARISON, side="buy", symbol_text="AAPL", quantity=D(10))),
+]
+
+CANCELS = [
+    ("cancel my Tesla order", kind(IntentKind.CANCEL, symbol_text="Tesla", order_ref=None)),
+    ("cancel all my orders", kind(IntentKind.CANCEL, symbol_text=None, order_ref="all")),
+    ("cancel all my orders on velocity", kind(IntentKind.CANCEL, order_ref="all", brokers=(VE,))),
+    ("cancel order 12", kind(IntentKind.CANCEL, symbol_text=None, order_ref="12")),
+    ("pls cancel order 3f2a9c1d-77e4 on tradesphere", kind(IntentKind.CANCEL, order_ref="3f2a9c1d-77e4", brokers=(TS,))),
+    ("cancel #42", kind(IntentKind.CANCEL, order_ref="42")),
+    ("cancel my limit order for AAPL", kind(IntentKind.CANCEL, symbol_text="AAPL", order_ref=None)),
+    ("cancel everything", kind(IntentKind.CANCEL, order_ref="all")),
+]
+
+CLARIFICATIONS = [
+    ("buy some", asks("which stock", "how many")),
+    ("buy apple", asks("how many", "apple")),
+    ("buy 10", asks("which stock", "10")),
+    ("buy 10 shares please", asks("which stock")),
+    ("sell", asks("which stock", "how many")),
+    ("dump my tesla", asks("how many", "tesla")),
+    ("asdf qwerty", asks("didn't understand", "help")),
+    ("", asks("what would you like")),
+    ("buy and sell 10 AAPL", asks("buy or", "sell")),
+    ("buy 10 apple and sell 5 tesla", asks("one order at a time")),
+    ("buy 10 AAPL and 5 MSFT", asks("10 and 5", "one order at a time")),
+    ("buy AAPL MSFT", asks("one stock", "AAPL MSFT")),
+    ("buy 0 AAPL", asks("0", "quantity", "how many")),
+    ("buy -5 AAPL", asks("-5", "quantity")),
+    ("buy $0 of AAPL", asks("dollar amount", "0")),
+    ("buy 10 AAPL limit", asks("limit price")),
+    ("buy 10 AAPL at the open gtc", asks("when", "open", "good till cancelled")),
+    ("buy half my apple", asks("how many", "apple", "buy")),
+    ("sell 150% of my tesla", asks("100%")),
+    ("should I buy Apple?", asks("advice")),
+    ("buy 10 of whatever you think is best", asks("advice")),
+    ("don't buy apple", asks("won't place anything")),
+    ("short 10 TSLA", asks("short selling", "sell")),
+    ("10 AAPL on velocity", asks("buy or sell", "10 AAPL")),
+    ("buy 10 AAPL on robinhood", asks("robinhood", "TradeSphere", "VelocityBrokers")),
+    ("buy 10 AAPL on tradesphere or velocity", asks("which broker", "TradeSphere or VelocityBrokers")),
+    ("buy 10 AAPL on the other broker", asks("other broker", "TradeSphere")),
+    ("what's the price", asks("which stock", "quote")),
+    ("how much would it cost to buy apple", asks("how many", "apple")),
+]
+
+FOLLOW_UPS = [
+    ("make it 20", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "quantity": D(20)}),
+    ("actually 50 shares", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "quantity": D(50)}),
+    ("change that to 30", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "quantity": D(30)}),
+    ("no, make it twenty five", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "quantity": D(25)}),
+    ("make it $1,000 instead", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "notional": D(1000)}),
+    ("make it a limit at 180", {"kind": IntentKind.ORDER, "follow_up": FollowUp.RESIZE, "order_type": "limit", "limit_price": D(180)}),
+    ("do the same on TradeSphere", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REPEAT_ON, "brokers": (TS,)}),
+    ("same on velocty", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REPEAT_ON, "brokers": (VE,)}),
+    ("also on the other broker", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REPEAT_ON, "other_broker": True, "brokers": ()}),
+    ("and sell it tomorrow at the open", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REVERSE, "side": "sell", "time_in_force": "opg"}),
+    ("sell it at the close", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REVERSE, "side": "sell", "time_in_force": "cls"}),
+    ("now sell them", {"kind": IntentKind.ORDER, "follow_up": FollowUp.REVERSE, "side": "sell", "symbol_text": None}),
+    ("make it 0", asks("0", "more than zero")),
+]
+
+TABLE = ORDERS + QUESTIONS + COSTS + CANCELS + CLARIFICATIONS + FOLLOW_UPS
+
+
+@pytest.mark.parametrize(("message", "expected"), TABLE, ids=[m or "<empty>" for m, _ in TABLE])
+def test_phrasing(message, expected):
+    """Each message parses to the intent a trader means, or to a question naming what is missing."""
+    check(parse_request(message, BROKERS), expected)
+
+
+def test_the_table_is_big_and_covers_every_kind_and_timing():
+    assert len(TABLE) >= 120
+    kinds = {e["kind"] for _, e in TABLE}
+    assert kinds == set(IntentKind)
+    assert {e.get("time_in_force", "day") for _, e in TABLE} == {"day", "gtc", "opg", "cls"}
+
+
+@pytest.mark.parametrize("message", [m for m, _ in TABLE] + ["sell a third of my apple", "buy $1.5k of MSFT @ 99.5"])
+def test_no_float_anywhere(message):
+    """Amounts are Decimal (or None), never float, in every field of every intent."""
+    intent = parse_request(message, BROKERS)
+    for field in dataclasses.fields(intent):
+        value = getattr(intent, field.name)
+        assert not isinstance(value, float), (field.name, value)
+        if field.name in ("quantity", "portion", "notional", "limit_price"):
+            assert value is None or isinstance(value, Decimal), (field.name, value)
+
+
+def test_parsing_is_deterministic():
+    for message, _ in TABLE:
+        assert parse_request(message, BROKERS) == parse_request(message, BROKERS)
+
+
+CONVERSATIONS = [
+    (["Buy 10 AMD on Velocity", "make it 20"], buy("AMD", quantity=D(20), brokers=(VE,))),
+    (["Buy $500 of TSLA on velocity", "make it 20"], buy("TSLA", quantity=D(20), brokers=(VE,))),
+    (["buy 10 AMD on velocity", "make it $1,000 instead"], buy("AMD", notional=D(1000), brokers=(VE,))),
+    (["Buy 10 AMD on Velocity limit 100", "make it gtc"],
+     buy("AMD", quantity=D(10), order_type="limit", limit_price=D(100), time_in_force="gtc", brokers=(VE,))),
+    (["Buy 10 AMD on Velocity", "do the same on TradeSphere"], buy("AMD", quantity=D(10), brokers=(TS,))),
+    (["Buy 10 AMD through the cheapest broker", "same on velocity"], buy("AMD", quantity=D(10), brokers=(VE,))),
+    (["Buy 10 AMD on Velocity", "also on the other broker"], buy("AMD", quantity=D(10), brokers=(TS,))),
+    (["Buy 10 AMD on Velocity", "same thing on both brokers"], buy("AMD", quantity=D(10), brokers=BOTH, broker_choice="all")),
+    (["Buy 10 AMD on Velocity", "sell the same on tradesphere"], sell("AMD", quantity=D(10), brokers=(TS,))),
+    (["Buy 10 AMD on Velocity", "and sell it tomorrow at the open"], sell("AMD", quantity=D(10), time_in_force="opg", brokers=(VE,))),
+    (["Buy 10 AMD on Velocity limit 100", "now sell them at the close"], sell("AMD", quantity=D(10), time_in_force="cls", brokers=(VE,))),
+    (["Buy 10 AMD on Velocity", "sell half of them"], sell("AMD", portion=D("0.5"), brokers=(VE,))),
+    (["sell 20 NVDA on tradesphere", "buy them back if it drops to 100"],
+     buy("NVDA", quantity=D(20), order_type="limit", limit_price=D(100), brokers=(TS,))),
+    (["buy 10 AMD on the fastest broker", "sell it at the close"], sell("AMD", quantity=D(10), time_in_force="cls", broker_choice="fastest")),
+    # what cannot be resolved becomes a question
+    (["make it 20"], asks("which order")),
+    (["show my positions", "make it 20"], asks("which order")),
+    (["Buy 10 AMD", "also on the other broker"], asks("which broker", "TradeSphere", "VelocityBrokers")),
+    (["Buy $500 of TSLA on velocity", "now sell them"], asks("how many", "TSLA")),
+    (["sell half my apple on tradesphere", "buy them back"], asks("how many", "apple")),
+]
+
+
+def converse(messages: list[str], brokers=BROKERS) -> Intent:
+    """The last message's intent with follow-ups merged into the latest order, as the offline model does."""
+    previous = None
+    intent = None
+    for message in messages:
+        intent = parse_request(message, brokers)
+        if intent.follow_up is not FollowUp.NONE:
+            intent = merge_follow_up(previous, intent, brokers)
+        if intent.kind is IntentKind.ORDER:
+            previous = intent
+    return intent
+
+
+@pytest.mark.parametrize(("messages", "expected"), CONVERSATIONS, ids=[" / ".join(m) for m, _ in CONVERSATIONS])
+def test_follow_ups_merge_with_the_previous_order(messages, expected):
+    check(converse(messages), expected)
+
+
+def test_merge_passes_a_plain_intent_through():
+    intent = parse_request("buy 10 AAPL", BROKERS)
+    assert merge_follow_up(parse_request("buy 5 MSFT", BROKERS), intent, BROKERS) == intent
+
+
+def test_merge_with_a_non_order_previous_asks_which_order():
+    follow = parse_request("make it 20", BROKERS)
+    for previous in (None, Intent(kind=IntentKind.HELP), parse_request("show my positions", BROKERS)):
+        merged = merge_follow_up(previous, follow, BROKERS)
+        assert merged.kind is IntentKind.CLARIFY and "which order" in merged.question.lower()
+
+
+def test_a_third_broker_is_data_not_code():
+    """Nothing is hard-coded: a new broker is matched by id, name, short name and typo, and joins 'both/all'."""
+    brokers = (*BROKERS, BrokerRef("nimbus", "Nimbus Markets"))
+    check(parse_request("buy 10 AAPL on nimbus markets", brokers), buy("AAPL", quantity=D(10), brokers=("nimbus",)))
+    check(parse_request("buy 10 AAPL thru Nimbus", brokers), buy("AAPL", quantity=D(10), brokers=("nimbus",)))
+    check(parse_request("buy 10 AAPL via nimbuss", brokers), buy("AAPL", quantity=D(10), brokers=("nimbus",)))
+    check(parse_request("buy 10 AAPL on all brokers", brokers),
+          buy("AAPL", quantity=D(10), brokers=(TS, VE, "nimbus"), broker_choice="all"))
+    check(converse(["Buy 10 AMD on Velocity", "also on the other broker"], brokers), buy("AMD", quantity=D(10), brokers=(TS, "nimbus")))
+    check(parse_request("buy 10 AAPL on the cheaper of tradesphere and nimbus", brokers), asks("TradeSphere or Nimbus Markets"))
+    # with only the two seed brokers, "nimbus" is not a broker
+    check(parse_request("buy 10 AAPL on nimbus", BROKERS), asks("nimbus", "TradeSphere"))
+
+
+def test_brokers_with_other_names_are_matched_the_same_way():
+    brokers = (BrokerRef("acme", "AcmeBroker"), BrokerRef("zen_trade", "ZenTrade"))
+    check(parse_request("sell 5 KO through acme", brokers), sell("KO", quantity=D(5), brokers=("acme",)))
+    check(parse_request("sell 5 KO on zen trade", brokers), sell("KO", quantity=D(5), brokers=("zen_trade",)))
+    check(parse_request("sell 5 KO on both brokers", brokers), sell("KO", quantity=D(5), brokers=("acme", "zen_trade"), broker_choice="all"))
+    check(parse_request("sell 5 KO on tradesphere", brokers), asks("tradesphere", "AcmeBroker"))
