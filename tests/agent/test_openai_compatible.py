@@ -6,6 +6,7 @@ with tool calls, so the SDK's own OpenAI client and model class run unmocked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,10 +54,8 @@ class FakeChatServer:
             finish = "tool_calls"
         else:
             content = str(tool_results[-1]["content"])
-            try:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
                 content = json.loads(content)["message"]
-            except (ValueError, KeyError, TypeError):
-                pass
             message = {"role": "assistant", "content": "LLM says: " + content}
             finish = "stop"
         return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
