@@ -79,6 +79,8 @@ ORDERS = [
     ("buy 2 Berkshire Hathaway", buy("Berkshire Hathaway", quantity=D(2))),
     ("buy 10 shares of Best Buy", buy("Best Buy", quantity=D(10))),
     ("buy 5 Capital One", buy("Capital One", quantity=D(5))),
+    ("please buy 10 shares of Johnson & Johnson", buy("Johnson & Johnson", quantity=D(10))),
+    ("buy 10 AT&T", buy("AT&T", quantity=D(10))),
     ("sell 10 shares of apple's stock", sell("apple", quantity=D(10))),
     ("sell 10 IT", sell("IT", quantity=D(10))),
     ("I'd like to buy 8 Netflix on TradeSphere", buy("Netflix", quantity=D(8), brokers=(TS,))),
@@ -214,6 +216,7 @@ CANCELS = [
     ("cancel #42", kind(IntentKind.CANCEL, order_ref="42")),
     ("cancel my limit order for AAPL", kind(IntentKind.CANCEL, symbol_text="AAPL", order_ref=None)),
     ("cancel everything", kind(IntentKind.CANCEL, order_ref="all")),
+    ("cancel all my tesla orders", kind(IntentKind.CANCEL, symbol_text="tesla", order_ref="all")),
 ]
 
 CLARIFICATIONS = [
@@ -233,6 +236,8 @@ CLARIFICATIONS = [
     ("buy -5 AAPL", asks("-5", "quantity")),
     ("buy $0 of AAPL", asks("dollar amount", "0")),
     ("buy 10 AAPL limit", asks("limit price")),
+    ("buy 10 AAPL at 150 limit 160", asks("more than one limit price", "150", "160")),
+    ("buy $500 of AAPL for $600", asks("more than one dollar amount", "500", "600")),
     ("buy 10 AAPL at the open gtc", asks("when", "open", "good till cancelled")),
     ("buy half my apple", asks("how many", "apple", "buy")),
     ("sell 150% of my tesla", asks("100%")),
