@@ -279,7 +279,7 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         return Reply(" ".join(lines))
     targets = list(intent.brokers) or ctx.all_ids
     listing = {"status": "active"}
-    if intent.symbol_text and intent.order_ref is None:
+    if intent.symbol_text and intent.order_ref in (None, "all"):
         listing["symbol"] = intent.symbol_text
     calls = ctx.missing([ToolCall(b, "list_orders", dict(listing)) for b in targets])
     if calls:

@@ -209,3 +209,14 @@ def test_follow_ups_use_the_conversation(assistant, turns, expected):
 def test_table_is_big_enough():
     """The issue asks for at least 80 phrasings."""
     assert len(ORDERS) + len(QUESTIONS) + len(NO_ORDER) + len(FOLLOW_UPS) + 1 >= 80
+
+
+def test_cancel_all_my_tesla_orders_cancels_only_tesla(assistant, connections, book):
+    """'cancel all my tesla orders' stages cancels for Tesla orders only, never the rest of the book."""
+    other = connections.call(VE, "place_order", {"symbol": "KO", "side": "buy", "quantity": "1", "order_type": "limit",
+                                                 "limit_price": "1.00", "time_in_force": "gtc"})
+    result = assistant.ask("cancel all my tesla orders", session_id="cancel-all-tesla")
+    staged = [(p.server, p.arguments["order_id"]) for p in result.pending_approvals]
+    assert staged == [(TS, book["id"])]
+    assistant.decide("cancel-all-tesla", {p.call_id: False for p in result.pending_approvals})
+    connections.call(VE, "cancel_order", {"order_id": other["id"]})
