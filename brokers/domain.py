@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from brokers.errors import InvalidRequest, shorten
-from brokers.money import canonical, decimal_places, from_wire, plain
+from brokers.money import WireDecimal, canonical, decimal_places, from_wire, plain
 
 MAX_QUANTITY = Decimal("1000000000")  # a billion shares: beyond any real order, refused before any arithmetic
 MAX_NOTIONAL = Decimal("100000000000")
@@ -154,15 +154,15 @@ class OrderView(BaseModel):
     broker: str
     symbol: str
     side: Side
-    quantity: Decimal | None
-    notional: Decimal | None
+    quantity: WireDecimal | None
+    notional: WireDecimal | None
     order_type: OrderType
-    limit_price: Decimal | None
+    limit_price: WireDecimal | None
     time_in_force: TimeInForce
     status: OrderStatus
-    filled_quantity: Decimal
-    average_fill_price: Decimal | None
-    fees: Decimal
+    filled_quantity: WireDecimal
+    average_fill_price: WireDecimal | None
+    fees: WireDecimal
     submitted_at: datetime
     filled_at: datetime | None
     executes_at: datetime | None
@@ -180,20 +180,20 @@ class Estimate(BaseModel):
     broker_name: str
     symbol: str
     side: Side
-    quantity: Decimal
-    notional: Decimal | None
+    quantity: WireDecimal
+    notional: WireDecimal | None
     order_type: OrderType
-    limit_price: Decimal | None
+    limit_price: WireDecimal | None
     time_in_force: TimeInForce
-    expected_price: Decimal
-    trade_value: Decimal
-    fees: Decimal
-    total: Decimal
+    expected_price: WireDecimal
+    trade_value: WireDecimal
+    fees: WireDecimal
+    total: WireDecimal
     """Cash out for a buy (value + fees), cash in for a sell (value - fees)."""
     fills_now: bool
     executes_at: datetime | None
     fill_latency_ms: int
-    buying_power: Decimal
+    buying_power: WireDecimal
     would_be_rejected: str | None
     """The reason the broker would refuse this order now, if it would."""
     message: str
@@ -202,14 +202,14 @@ class Estimate(BaseModel):
 class PositionView(BaseModel):
     symbol: str
     name: str
-    quantity: Decimal
-    average_cost: Decimal
-    cost_basis: Decimal
-    market_price: Decimal
-    market_value: Decimal
-    unrealized_pnl: Decimal
-    unrealized_pnl_pct: Decimal | None
-    realized_pnl: Decimal
+    quantity: WireDecimal
+    average_cost: WireDecimal
+    cost_basis: WireDecimal
+    market_price: WireDecimal
+    market_value: WireDecimal
+    unrealized_pnl: WireDecimal
+    unrealized_pnl_pct: WireDecimal | None
+    realized_pnl: WireDecimal
     sector: str
 
 
@@ -222,23 +222,23 @@ class AccountView(BaseModel):
     broker: str
     broker_name: str
     currency: str
-    starting_cash: Decimal
-    cash: Decimal
-    buying_power: Decimal
+    starting_cash: WireDecimal
+    cash: WireDecimal
+    buying_power: WireDecimal
     """Cash less what queued and open buy orders have reserved."""
-    equity: Decimal
-    positions_value: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    fees_paid: Decimal
+    equity: WireDecimal
+    positions_value: WireDecimal
+    realized_pnl: WireDecimal
+    unrealized_pnl: WireDecimal
+    fees_paid: WireDecimal
     open_orders: int
     market_open: bool
 
 
 class EquityPoint(BaseModel):
     time: datetime
-    cash: Decimal
-    equity: Decimal
+    cash: WireDecimal
+    equity: WireDecimal
 
 
 class PortfolioSummary(BaseModel):

@@ -241,9 +241,9 @@ class BrokerEngine:
             return [self._view(row) for row in session.scalars(query)]
 
     def process_due(self) -> int:
-        """Fill, rest or expire every queued/open order whose time has come; returns how many changed."""
+        """Fill, rest or expire every queued/open order whose time has come; returns how many are still active."""
         with self.db.transaction() as session:
-            return self._process_due(session, self.clock.now())
+            return len(self._process_due(session, self.clock.now()))
 
     # ----------------------------------------------------------------- holdings
 
@@ -285,16 +285,16 @@ class BrokerEngine:
     def account(self) -> AccountView:
         with self.db.transaction() as session:
             now = self.clock.now()
-            self._process_due(session, now)
-            return self._account_view(session, now, self._held(session))
+            active = self._process_due(session, now)
+            return self._account_view(session, now, self._held(session), active)
 
     def portfolio_summary(self) -> PortfolioSummary:
         """Account, positions and equity over time in one read."""
         with self.db.transaction() as session:
             now = self.clock.now()
-            self._process_due(session, now)
+            active = self._process_due(session, now)
             held = self._held(session)
-            account = self._account_view(session, now, held)
+            account = self._account_view(session, now, held, active)
             fills = list(session.scalars(select(FillRow).order_by(FillRow.seq)))
         positions = [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in held]
         return PortfolioSummary(
@@ -470,22 +470,19 @@ class BrokerEngine:
             )
         )
 
-    def _process_due(self, session: Session, now: datetime) -> int:
-        """Bring every active order up to `now`, oldest first."""
-        changed = 0
+    def _process_due(self, session: Session, now: datetime) -> list[OrderRow]:
+        """Bring every active order up to `now`, oldest first; returns those still queued or open."""
         active = session.scalars(
             select(OrderRow)
             .where(OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]))
             .order_by(OrderRow.seq)
         ).all()
         for order in active:
-            before = order.status
             if order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now:
                 self._execute_queued(session, order, now)
             elif order.status == OrderStatus.OPEN.value:
                 self._check_resting(session, order, now)
-            changed += order.status != before
-        return changed
+        return [order for order in active if OrderStatus(order.status).is_active]
 
     def _execute_queued(self, session: Session, order: OrderRow, now: datetime) -> None:
         at = order.executes_at
@@ -553,20 +550,18 @@ class BrokerEngine:
             sector=security.sector,
         )
 
-    def _account_view(self, session: Session, now: datetime, held: list[PositionRow]) -> AccountView:
+    def _account_view(self, session: Session, now: datetime, held: list[PositionRow], active: list[OrderRow]) -> AccountView:
         account = self._account(session)
         value = sum((money(p.quantity * self.feed.quote_at(p.symbol, now).last) for p in held), ZERO)
         cost = sum((p.cost_basis for p in held), ZERO)
-        active = session.scalars(
-            select(OrderRow.id).where(OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]))
-        ).all()
+        reserved = sum((o.reserved_cash for o in active if o.side == Side.BUY.value), ZERO)
         return AccountView(
             broker=self.profile.id,
             broker_name=self.profile.name,
             currency="USD",
             starting_cash=account.starting_cash,
             cash=account.cash,
-            buying_power=self._buying_power(session),
+            buying_power=account.cash - reserved,
             equity=account.cash + value,
             positions_value=value,
             realized_pnl=account.realized_pnl,

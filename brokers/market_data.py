@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel
 
 from brokers.clock import MarketClock
-from brokers.money import CENT
+from brokers.money import CENT, WireDecimal
 from brokers.symbols import SymbolDirectory
 
 DAILY_RANGE_BP = 600  # daily level within +-6 % of the reference price
@@ -31,9 +31,9 @@ class Quote(BaseModel):
 
     symbol: str
     name: str
-    bid: Decimal
-    ask: Decimal
-    last: Decimal
+    bid: WireDecimal
+    ask: WireDecimal
+    last: WireDecimal
     timestamp: datetime
     market_open: bool
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from typing import Annotated
+
+from pydantic import PlainSerializer, WithJsonSchema
+
 from brokers.errors import InvalidRequest, shorten
 
 CENT = Decimal("0.01")
@@ -77,3 +81,11 @@ def plain(value: Decimal) -> str:
 def canonical(value: Decimal) -> Decimal:
     """The same number without trailing zeros and never in exponent form (1E+1 -> 10), for the wire."""
     return Decimal(plain(value))
+
+
+WireDecimal = Annotated[
+    Decimal,
+    PlainSerializer(lambda value: format(value, "f"), return_type=str),
+    WithJsonSchema({"type": "string", "description": "decimal number as a string"}),
+]
+"""A Decimal in a result model: a plain decimal string on the wire, with a simple schema clients check fast."""
