@@ -88,10 +88,7 @@ class MarketClock:
         """The session `moment` falls in, or the next one when the market is closed."""
         cal = _calendar()
         ts = _ts(moment)
-        if cal.is_open_on_minute(ts):
-            label = cal.minute_to_session(ts)
-        else:
-            label = cal.minute_to_session(cal.next_open(ts))
+        label = cal.minute_to_session(ts) if cal.is_open_on_minute(ts) else cal.minute_to_session(cal.next_open(ts))
         return Session(label.date(), _py(cal.session_open(label)), _py(cal.session_close(label)))
 
     def last_trading_moment(self, moment: datetime | None = None) -> datetime:

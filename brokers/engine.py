@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session
 
 from brokers.clock import MarketClock, eastern
 from brokers.domain import (
+    MAX_NOTIONAL,
+    MAX_QUANTITY,
+    QUANTITY_PLACES,
     AccountView,
     EquityPoint,
     Estimate,
@@ -33,9 +36,6 @@ from brokers.domain import (
     TimeInForce,
     _positive,
     price_places,
-    MAX_NOTIONAL,
-    MAX_QUANTITY,
-    QUANTITY_PLACES,
 )
 from brokers.errors import DuplicateClientOrderId, InvalidRequest, OrderNotFound, TradingDisabled, shorten
 from brokers.market_data import Quote, SimulatedFeed
@@ -489,10 +489,6 @@ class BrokerEngine:
         quote = self.feed.quote_at(order.symbol, at)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
         if order.limit_price is None:
-            request_type = OrderType.MARKET
-        else:
-            request_type = OrderType.LIMIT
-        if request_type is OrderType.MARKET:
             self._fill(session, order, self._slipped(price, _as_request(order)), at)
             return
         marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price

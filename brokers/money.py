@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-
 from typing import Annotated
 
 from pydantic import PlainSerializer, WithJsonSchema
@@ -21,7 +20,7 @@ ZERO = Decimal("0")
 
 def to_decimal(value: object, field: str) -> Decimal:
     """Parse a domain value (str, int or Decimal) as a finite Decimal; anything else is an error naming it."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"{field}: floats are refused in the domain, got {value!r}")
     if isinstance(value, Decimal):
         result = value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -21,9 +21,9 @@ from brokers.domain import (
     AccountView,
     Estimate,
     OrderRequest,
+    OrdersResult,
     OrderStatus,
     OrderView,
-    OrdersResult,
     PortfolioSummary,
     PositionsResult,
     PositionView,
