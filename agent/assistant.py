@@ -107,7 +107,7 @@ class TradingAssistant:
         self.model_name = model_name or type(model).__name__
         self.agent = build_agent(connections.servers(), statuses, model, settings.default_broker)
         self._pending: dict[str, tuple[RunState, list[ToolApprovalItem], dict[str, ToolCallRecord]]] = {}
-        self.sessions_path = Path(settings.data_dir or ".") / "conversations.db" if settings.data_dir else None
+        self.sessions_path = Path(settings.data_dir) / "conversations.db" if settings.data_dir else None
 
     def session(self, session_id: str | None) -> SQLiteSession | None:
         if not session_id:

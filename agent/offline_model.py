@@ -53,9 +53,7 @@ def conversation_intent(user_messages: Sequence[str], brokers: Sequence[BrokerRe
     for text in user_messages:
         intent = parse_request(text, brokers)
         if intent.follow_up is not FollowUp.NONE:
-            intent = merge_follow_up(previous_order, intent, brokers) if previous_order else merge_follow_up(
-                Intent(kind=IntentKind.HELP), intent, brokers
-            )
+            intent = merge_follow_up(previous_order, intent, brokers)
         if intent.kind is IntentKind.ORDER:
             previous_order = intent
     return intent
