@@ -774,3 +774,16 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     if side == "buy" and size.get("portion") is not None:
         return _clarify(f"How many shares of {previous.symbol_text} do you want to buy?")
     return replace(previous, side=side, **size, **amended, **routing)
+
+
+def conversation_intent(user_messages: Sequence[str], brokers: Sequence[BrokerRef]) -> Intent:
+    """The intent of the last message, with follow-ups ("make it 20") resolved against earlier orders."""
+    previous_order: Intent | None = None
+    intent = parse_request("", brokers)
+    for text in user_messages:
+        intent = parse_request(text, brokers)
+        if intent.follow_up is not FollowUp.NONE:
+            intent = merge_follow_up(previous_order, intent, brokers)
+        if intent.kind is IntentKind.ORDER:
+            previous_order = intent
+    return intent

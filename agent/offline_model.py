@@ -18,7 +18,7 @@ from agents import Model, ModelResponse, Usage
 from agents.models.interface import ModelTracing
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
-from agent.intents import BrokerRef, FollowUp, Intent, IntentKind, merge_follow_up, parse_request
+from agent.intents import BrokerRef, conversation_intent
 from agent.offline_planner import Reply, ToolCall, ToolResult, TurnContext, plan
 
 MODEL_NAME = "offline"
@@ -44,19 +44,6 @@ def split_tool_name(name: str) -> tuple[str, str]:
     """'mcp_tradesphere__place_order' -> ('tradesphere', 'place_order')."""
     match = TOOL_NAME.match(name)
     return (match["server"], match["tool"]) if match else ("", name)
-
-
-def conversation_intent(user_messages: Sequence[str], brokers: Sequence[BrokerRef]) -> Intent:
-    """The intent of the last message, with follow-ups ("make it 20") resolved against earlier orders."""
-    previous_order: Intent | None = None
-    intent = parse_request("", brokers)
-    for text in user_messages:
-        intent = parse_request(text, brokers)
-        if intent.follow_up is not FollowUp.NONE:
-            intent = merge_follow_up(previous_order, intent, brokers)
-        if intent.kind is IntentKind.ORDER:
-            previous_order = intent
-    return intent
 
 
 class OfflineTradingModel(Model):

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from agent.intents import BrokerRef, FollowUp, Intent, IntentKind, merge_follow_up, parse_request
+from agent.intents import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
 
 TS, VE = "tradesphere", "velocity"
 BROKERS = (BrokerRef(TS, "TradeSphere"), BrokerRef(VE, "VelocityBrokers"))
@@ -329,15 +329,7 @@ CONVERSATIONS = [
 
 def converse(messages: list[str], brokers=BROKERS) -> Intent:
     """The last message's intent with follow-ups merged into the latest order, as the offline model does."""
-    previous = None
-    intent = None
-    for message in messages:
-        intent = parse_request(message, brokers)
-        if intent.follow_up is not FollowUp.NONE:
-            intent = merge_follow_up(previous, intent, brokers)
-        if intent.kind is IntentKind.ORDER:
-            previous = intent
-    return intent
+    return conversation_intent(messages, brokers)
 
 
 @pytest.mark.parametrize(("messages", "expected"), CONVERSATIONS, ids=[" / ".join(m) for m, _ in CONVERSATIONS])
