@@ -1,0 +1,44 @@
+"""Settings: connection mode, keys (keyring), model, autonomous mode, risk limits. Saved across restarts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from console.services import delete_secret, load_saved, read_secret, reset_connections, save, store_secret
+
+st.subheader("Settings")
+saved = load_saved()
+with st.form("settings"):
+    st.markdown("**Connection**")
+    mode = st.radio("Mode", ["Local brokers", "Gateway"], index=1 if saved["gateway_url"] else 0, horizontal=True)
+    gateway_url = st.text_input("Gateway URL", saved["gateway_url"], placeholder="https://your-gateway.example.com")
+    transport = st.selectbox("Gateway transport", ["sse", "streamable-http"], index=["sse", "streamable-http"].index(saved["gateway_transport"]))
+    st.markdown("**Model**")
+    model = st.text_input("Model", saved["model"])
+    base_url = st.text_input("OpenAI-compatible base URL (Ollama, vLLM)", saved["openai_base_url"])
+    st.markdown("**Trading**")
+    autonomous = st.toggle("Autonomous mode (place orders without asking)", bool(saved["autonomous"]))
+    if autonomous:
+        st.warning("With autonomous mode on, the agent places orders without your approval.")
+    max_notional = st.text_input("Max order value per order ($, empty = no limit)", str(saved["max_order_notional"]))
+    if st.form_submit_button("Save settings", type="primary"):
+        save({**saved, "gateway_url": gateway_url.strip() if mode == "Gateway" else "", "gateway_transport": transport,
+              "model": model.strip(), "openai_base_url": base_url.strip(), "autonomous": autonomous,
+              "max_order_notional": max_notional.strip()})
+        reset_connections()
+        st.success("Saved. Brokers reconnect with the new settings.")
+
+st.markdown("**Keys** (stored with keyring, never shown again)")
+for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key")):
+    _, source = read_secret(name)
+    left, right = st.columns([3, 1])
+    value = left.text_input(f"{label} — currently: {source}", type="password", key=f"input-{name}")
+    if right.button("Store", key=f"store-{name}") and value:
+        where = store_secret(name, value)
+        st.info(f"{label} stored in {where}.")
+        reset_connections()
+        st.rerun()
+    if source != "not set" and right.button("Forget", key=f"forget-{name}"):
+        delete_secret(name)
+        reset_connections()
+        st.rerun()
