@@ -7,6 +7,7 @@ reruns and page switches reuse the same MCP sessions; nothing calls asyncio.run 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 from decimal import Decimal
@@ -83,10 +84,8 @@ def store_secret(name: str, value: str) -> str:
 
 
 def delete_secret(name: str) -> None:
-    try:
+    with contextlib.suppress(NoKeyringError, KeyringError):
         keyring.delete_password(KEYRING_SERVICE, name)
-    except (NoKeyringError, KeyringError):
-        pass
     st.session_state.pop(f"_secret_{name}", None)
 
 

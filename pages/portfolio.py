@@ -41,33 +41,33 @@ def positions_frame(items: list[tuple[str, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show(items: list[tuple[str, dict]], curves: dict[str, list]) -> None:
+def show(items: list[tuple[str, dict]], curves: dict[str, list], key: str) -> None:
     frame = positions_frame(items)
     if frame.empty:
         st.info("No positions yet. Ask on the Trade page, e.g. 'Buy 10 shares of Apple through TradeSphere'.")
     else:
-        st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        st.dataframe(frame, hide_index=True, width="stretch", key=f"positions-{key}", column_config={
             "Avg cost": st.column_config.NumberColumn(format="$%.2f"), "Price": st.column_config.NumberColumn(format="$%.2f"),
             "Value": st.column_config.NumberColumn(format="$%.2f"),
             "Unrealized P&L": st.column_config.NumberColumn(format="$%.2f"),
             "P&L %": st.column_config.NumberColumn(format="percent")})
         left, right = st.columns(2)
         left.plotly_chart(px.pie(frame, names="Symbol", values="Value", hole=0.55, title="Allocation", template="plotly_dark"),
-                          width="stretch")
+                          width="stretch", key=f"alloc-{key}")
         right.plotly_chart(px.bar(frame, x="Symbol", y="Unrealized P&L", color="Broker", barmode="group",
-                                  title="Unrealized P&L", template="plotly_dark"), width="stretch")
+                                  title="Unrealized P&L", template="plotly_dark"), width="stretch", key=f"pnl-{key}")
     points = [{"Broker": names.get(b, b), "Time": p["time"], "Equity": float(p["equity"])} for b, c in curves.items() for p in c]
     if points:
         st.plotly_chart(px.line(pd.DataFrame(points), x="Time", y="Equity", color="Broker", markers=True,
-                                title="Equity over time", template="plotly_dark"), width="stretch")
+                                title="Equity over time", template="plotly_dark"), width="stretch", key=f"equity-{key}")
 
 
 tabs = st.tabs(["All brokers", *[names.get(b, b) for b in summaries]])
 with tabs[0]:
     kpis([s["account"] for s in summaries.values()])
-    show([(b, p) for b, s in summaries.items() for p in s["positions"]], {b: s["equity_curve"] for b, s in summaries.items()})
+    show([(b, p) for b, s in summaries.items() for p in s["positions"]], {b: s["equity_curve"] for b, s in summaries.items()}, "all")
 for tab, (broker, summary) in zip(tabs[1:], summaries.items(), strict=True):
     with tab:
         st.caption(summary["specialty"])
         kpis([summary["account"]])
-        show([(broker, p) for p in summary["positions"]], {broker: summary["equity_curve"]})
+        show([(broker, p) for p in summary["positions"]], {broker: summary["equity_curve"]}, broker)

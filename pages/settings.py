@@ -31,14 +31,19 @@ with st.form("settings"):
 st.markdown("**Keys** (stored with keyring, never shown again)")
 for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key")):
     _, source = read_secret(name)
+    # a fresh widget key after each store: the typed key never stays in any widget
+    generation = st.session_state.setdefault(f"gen-{name}", 0)
     left, right = st.columns([3, 1])
-    value = left.text_input(f"{label} — currently: {source}", type="password", key=f"input-{name}")
+    value = left.text_input(f"{label} — currently: {source}", type="password", key=f"input-{name}-{generation}")
     if right.button("Store", key=f"store-{name}") and value:
         where = store_secret(name, value)
-        st.info(f"{label} stored in {where}.")
+        st.session_state[f"gen-{name}"] = generation + 1
+        st.session_state["stored_note"] = f"{label} stored in {where}."
         reset_connections()
         st.rerun()
     if source != "not set" and right.button("Forget", key=f"forget-{name}"):
         delete_secret(name)
         reset_connections()
         st.rerun()
+if note := st.session_state.pop("stored_note", None):
+    st.info(note)

@@ -1,0 +1,118 @@
+"""The console under AppTest: every page renders, chat orders wait for approval, settings keep keys secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+PAGES = ["pages/trade.py", "pages/portfolio.py", "pages/orders.py", "pages/brokers.py", "pages/settings.py"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_connections():
+    """Each test starts its own brokers on its own data dir and ends them."""
+    yield
+    from console import services
+
+    for close in services._CLOSERS:
+        close()
+    services._CLOSERS.clear()
+    services._connections.clear()
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=90).run()
+
+
+def _texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "metric", "text", "info", "success", "error", "warning", "code", "text_input"):
+        for element in getattr(at, kind, []):
+            parts.append(str(getattr(element, "value", "")) + " " + str(getattr(element, "label", "")))
+    return "\n".join(parts)
+
+
+def _broker_orders(status="all"):
+    from console.services import connections
+
+    return {b: r["orders"] for b, r in connections().call_all("list_orders", {"status": status}).items()}
+
+
+def test_every_page_renders_on_a_fresh_data_dir():
+    """app.py and each page render with no exception, brokers connected, on a fresh machine."""
+    at = app()
+    assert not at.exception
+    assert "TradeSphere" in _texts(at) and "VelocityBrokers" in _texts(at)
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+
+
+def test_chat_order_waits_for_approval_then_shows_in_portfolio():
+    """A chat order becomes an approval card; Approve places it; Portfolio shows AAPL and charts."""
+    at = app()
+    at.chat_input[0].set_value("Buy 10 shares of Apple through TradeSphere").run()
+    assert not at.exception
+    assert not any(_broker_orders().values()), "nothing may be placed before approval"
+    approve = [b for b in at.button if b.label == "Approve"]
+    assert approve and "AAPL" in _texts(at)
+    approve[0].click().run()
+    orders = _broker_orders()["tradesphere"]
+    assert len(orders) == 1 and orders[0]["status"] == "filled" and orders[0]["symbol"] == "AAPL"
+    at.switch_page("pages/portfolio.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 3
+    frames = at.dataframe
+    assert frames and "AAPL" in frames[0].value["Symbol"].tolist()
+
+
+def test_reject_places_nothing():
+    """Rejecting the card leaves both books empty."""
+    at = app()
+    at.chat_input[0].set_value("Buy 5 MSFT on Velocity").run()
+    [b for b in at.button if b.label == "Reject"][0].click().run()
+    assert not at.exception
+    assert not any(_broker_orders().values())
+    assert "not placed" in _texts(at).lower()
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1
+
+    def __init__(self):
+        self.store = {}
+
+    def get_password(self, service, username):
+        return self.store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self.store.pop((service, username), None)
+
+
+def test_settings_store_a_key_in_keyring_and_never_show_it():
+    """A stored key goes to keyring and appears in no element afterwards."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        at = app()
+        at.switch_page("pages/settings.py").run()
+        secret = "sk-test-" + "x" * 20
+        at.text_input(key="input-openai_api_key-0").input(secret)
+        at.button(key="store-openai_api_key").click().run()
+        assert backend.store[("trading-console", "openai_api_key")] == secret
+        at.switch_page("pages/settings.py").run()
+        assert secret not in _texts(at)
+        assert all(secret != getattr(w, "value", None) for w in at.text_input)
+        assert "keyring" in _texts(at)
+    finally:
+        keyring.set_keyring(previous)
