@@ -1,0 +1,1 @@
+"""FastAPI gateway: every broker profile over SSE and streamable HTTP, behind API keys."""
