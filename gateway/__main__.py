@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"key {args.name!r} ({args.scope}) created; it is shown only this once", file=sys.stderr)
         return 0
     if args.action == "list":
-        for key in store.keys():
+        for key in store.keys():  # noqa: SIM118 (a KeyStore, not a dict)
             print(f"{key.name}\t{key.scope}")
         return 0
     if not store.revoke(args.name):
