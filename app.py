@@ -26,9 +26,8 @@ PAGES = [
 page = st.navigation(PAGES)
 
 
-def _until(iso: str) -> str:
-    target = datetime.fromisoformat(iso)
-    seconds = int((target - datetime.now(target.tzinfo)).total_seconds())
+def _until(iso: str, now_iso: str) -> str:
+    seconds = int((datetime.fromisoformat(iso) - datetime.fromisoformat(now_iso)).total_seconds())
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds > 0 else "now"
 
 
@@ -52,7 +51,7 @@ def sidebar() -> None:
     if market:
         st.sidebar.caption("MARKET")
         if market["is_open"]:
-            st.sidebar.write(f"🟢 Open · closes in {_until(market['next_close'])}")
+            st.sidebar.write(f"🟢 Open · closes in {_until(market['next_close'], market['now'])}")
         else:
             st.sidebar.write(f"⚪ Closed · opens {market['next_open'][:16].replace('T', ' ')} ET")
         if market.get("frozen"):
