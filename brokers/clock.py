@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -94,7 +94,9 @@ class MarketClock:
     def last_trading_moment(self, moment: datetime | None = None) -> datetime:
         """`moment` itself while open, else the previous close: prices do not move while closed."""
         moment = moment or self.now()
-        return moment if self.is_open(moment) else self.previous_close(moment)
+        # The calendar's previous_close is strictly before the minute: at the closing bell itself it is
+        # yesterday's, so ask from one minute later to get today's.
+        return moment if self.is_open(moment) else self.previous_close(moment + timedelta(minutes=1))
 
     def status(self) -> dict:
         """Open/closed and the next transition, for sidebars and the get_quote tool."""

@@ -72,7 +72,7 @@ class SimulatedFeed:
     def quote_at(self, symbol: str, moment: datetime) -> Quote:
         """The quote at `moment`; while closed it stays at the last close."""
         priced_at = self.clock.last_trading_moment(moment)
-        if priced_at != moment:
+        if not self.clock.is_open(moment):
             priced_at -= timedelta(minutes=1)  # the last minute of the session, not the closing bell's minute
         mid = self.mid_at(symbol, priced_at)
         half_spread = max((mid * SPREAD_BP / 2 / 10_000).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
