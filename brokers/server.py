@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from brokers.clock import eastern
 from brokers.domain import (
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 ORDER_TOOLS = frozenset({"place_order", "cancel_order", "add_position"})
 """Tools that change the book: they need approval in the agent and the trade scope at the gateway."""
 
-Number = str | int | float
+# Strict: JSON true must not become quantity 1 (pydantic would coerce a bool to a number).
+Number = str | StrictInt | StrictFloat
 Symbol = Annotated[str, Field(description="Ticker (AAPL) or company name (Apple)", max_length=5000)]
 Quantity = Annotated[Number | None, Field(description="Shares, as a decimal string, e.g. '10' or '1.5'")]
 Notional = Annotated[Number | None, Field(description="Dollar amount instead of a quantity, e.g. '500'")]
