@@ -64,7 +64,7 @@ def _positive(value: object, field: str, places: int, maximum: Decimal) -> Decim
     if number is None:
         return None
     if number <= 0:
-        raise InvalidRequest(f"{field} must be positive, got {plain(number) if abs(number) < maximum else value}")
+        raise InvalidRequest(f"{field} must be positive, got {plain(number) if abs(number) < maximum else shorten(str(value))}")
     if number > maximum:
         raise InvalidRequest(f"{field} {shorten(str(value))} is larger than the maximum {plain(maximum)}")
     if decimal_places(number) > places:
