@@ -62,8 +62,13 @@ def round_down(value: Decimal, places: int) -> Decimal:
 
 def decimal_places(value: Decimal) -> int:
     """Number of digits after the point that carry information (1.50 -> 1)."""
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
+    # Counted on the exact digits: normalize() rounds to the context's 28 digits, which would pass
+    # 1.00000000000000000000000000001 as a whole number.
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or not any(digits):
+        return 0
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing_zeros))
 
 
 def usd(amount: Decimal) -> str:
