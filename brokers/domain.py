@@ -68,7 +68,7 @@ def _positive(value: object, field: str, places: int, maximum: Decimal) -> Decim
     if number > maximum:
         raise InvalidRequest(f"{field} {shorten(str(value))} is larger than the maximum {plain(maximum)}")
     if decimal_places(number) > places:
-        raise InvalidRequest(f"{field} {plain(number)} has more than {places} decimal places")
+        raise InvalidRequest(f"{field} {shorten(str(value))} has more than {places} decimal places")
     return canonical(number)
 
 
@@ -122,7 +122,7 @@ class OrderRequest(BaseModel):
                 raise InvalidRequest("limit_price is required for a limit order")
             limit = _positive(limit, "limit_price", price_places(limit) if limit > 0 else 2, MAX_NOTIONAL)
         elif limit is not None:
-            raise InvalidRequest(f"limit_price {plain(limit)} given for a market order; use order_type 'limit'")
+            raise InvalidRequest(f"limit_price {shorten(str(limit_price))} given for a market order; use order_type 'limit'")
         if client_order_id is not None:
             client_order_id = str(client_order_id)
             if not _CLIENT_ORDER_ID.match(client_order_id):
