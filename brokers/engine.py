@@ -179,10 +179,10 @@ class BrokerEngine:
         verb = "Buying" if request.side is Side.BUY else "Selling"
         message = (
             f"{verb} {plain(quantity)} {request.symbol} on {self.profile.name}: about {usd(plan.price)} a share, "
-            f"value {usd(plan.trade_value)}, fees {usd(plan.fees)}, total {usd(total)}; {when}."
+            f"value {usd(plan.trade_value)}, fees {usd(plan.fees)}, total {usd(total)}"
         )
-        if plan.reject_reason:
-            message += f" It would be rejected: {plan.reject_reason}"
+        # A rejected plan has no schedule: saying it "rests as an open limit order" would be false.
+        message += f". It would be rejected: {plan.reject_reason}" if plan.reject_reason else f"; {when}."
         return Estimate(
             broker=self.profile.id,
             broker_name=self.profile.name,
