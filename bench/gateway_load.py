@@ -37,6 +37,8 @@ TARGET = ">= 500 calls/s, p99 < 100 ms at 50; auth <= 10 %"
 LEVELS = (1, 10, 50)
 TARGET_CALLS_PER_S, TARGET_P99_MS, TARGET_AUTH_OVERHEAD = 500, 100, 0.10
 LEVEL_DEADLINE_S = 20.0
+WARMUP_CALLS = 40
+"""Per level, shared by its clients, not timed."""
 PATH = "/velocity/mcp"
 TOOLS = {"get_quote": {"symbol": "AAPL"}, "get_account": {}}
 
@@ -111,7 +113,8 @@ async def _client(port: int, body: bytes, headers: dict, calls: int, deadline: f
 
 async def _level(port: int, pid: int, body: bytes, headers: dict, clients: int, calls_per_client: int) -> dict:
     far = time.perf_counter() + LEVEL_DEADLINE_S
-    await asyncio.gather(*(_client(port, body, headers, 2, far, []) for _ in range(clients)))  # warm-up
+    warmup = max(2, WARMUP_CALLS // clients)
+    await asyncio.gather(*(_client(port, body, headers, warmup, far, []) for _ in range(clients)))
     latencies: list[float] = []
     cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
@@ -122,6 +125,61 @@ async def _level(port: int, pid: int, body: bytes, headers: dict, clients: int, 
     return {"calls_per_s": len(latencies) / wall, "p50_ms": percentile(latencies, 50),
             "p99_ms": percentile(latencies, 99), "calls": len(latencies),
             "server_cpu_ms_per_call": server_cpu * 1000 / len(latencies)}
+
+
+GUARD_CALLS = 5000
+
+
+def _guard_cost_us() -> dict:
+    """In this process: microseconds per request that the auth layer (BrokerGuard) adds in front of an
+    ASGI app that does nothing, on the same tools/call body. Immune to other load on the machine."""
+    from pathlib import Path
+
+    from limits.storage import MemoryStorage
+    from limits.strategies import MovingWindowRateLimiter
+
+    from gateway.app import BrokerGuard
+    from gateway.keys import KeyStore
+
+    body = _body("get_quote")
+
+    async def inner(scope, receive, send):
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def send(message):
+        return None
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": PATH, "headers": [
+        (b"host", f"{LOOPBACK}:8000".encode()), (b"content-type", b"application/json"),
+        (b"accept", b"application/json, text/event-stream"), (b"x-api-key", os.environ["API_KEY"].encode())]}
+    keys = KeyStore(Path(os.environ["TRADING_DATA_DIR"]) / "gateway_keys.json")
+    guard = BrokerGuard(inner, "velocity", keys, MovingWindowRateLimiter(MemoryStorage()), os.environ["GATEWAY_RATE_LIMIT"])
+
+    async def calls(app, count: int) -> float:
+        started = time.perf_counter()
+        for _ in range(count):
+            await app(scope, receive, send)
+        return (time.perf_counter() - started) / count * 1e6
+
+    asyncio.run(calls(guard, 500))
+    guarded, bare = asyncio.run(calls(guard, GUARD_CALLS)), asyncio.run(calls(inner, GUARD_CALLS))
+    return {"guard_us_per_call": round(guarded - bare, 1), "calls": GUARD_CALLS}
+
+
+def _measure_guard_cost(env: dict[str, str]) -> dict:
+    process = None
+    try:
+        process = start(python_module("bench.gateway_load", "guard-cost"), env, stdout=-1, text=True)
+        out, _ = process.communicate(timeout=120)
+    finally:
+        stop(process)
+    if process.returncode != 0 or not out.strip():
+        raise RuntimeError(f"guard cost measurement failed (exit {process.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def run(config: BenchConfig) -> FigureResult:
@@ -147,10 +205,13 @@ def run(config: BenchConfig) -> FigureResult:
             processes[name] = start(command, run_env(config.data_dir(f"gateway-{name}"), **common))
         for name, process in processes.items():
             wait_for_port(ports[name], process, timeout_s=60)
+        turn = 0
         for _ in range(rounds):
             for tool in tools:
                 for clients in LEVELS:
-                    for name, (_, key_header) in variants.items():
+                    turn += 1
+                    order = list(variants.items()) if turn % 2 else list(variants.items())[::-1]  # who goes first alternates
+                    for name, (_, key_header) in order:
                         measured = asyncio.run(_level(ports[name], processes[name].pid, _body(tool),
                                                       {**headers_base, **key_header}, clients, calls_per_client[clients]))
                         samples.setdefault((tool, name, clients), []).append(measured)
@@ -164,6 +225,15 @@ def run(config: BenchConfig) -> FigureResult:
             level = _summarize_level({name: samples[(tool, name, clients)] for name in variants})
             result.data.setdefault(tool, {})[f"clients_{clients}"] = level
             result.rows.append(_row(tool, clients, level))
+    guard = _measure_guard_cost(run_env(config.data_dir("gateway-guard"), **common))
+    server_cpu_us = result.data[tools[0]]["clients_50"]["no_auth_server_cpu_ms_per_call"] * 1000
+    guard["share_of_server_cpu_pct"] = round(guard["guard_us_per_call"] / server_cpu_us * 100, 1)
+    result.data["auth_layer_in_process"] = guard
+    result.rows.append(Row(
+        "  (diagnostic) auth layer alone, in process: BrokerGuard vs a no-op ASGI app",
+        f"{guard['guard_us_per_call']:.0f} us/call", f"no-auth server CPU per {tools[0]} call: {server_cpu_us:,.0f} us",
+        f"{guard['share_of_server_cpu_pct']}% of a call",
+    ))
     return result
 
 
@@ -197,3 +267,12 @@ def _row(tool: str, clients: int, level: dict) -> Row:
         f"auth: {level['auth_overhead_pct']:+}% calls/s lost, {level['auth_cpu_overhead_pct']:+}% CPU",
         TARGET if clients == 50 else f"auth <= {TARGET_AUTH_OVERHEAD:.0%}", verdict(ok),
     )
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["guard-cost"]:
+        print(json.dumps(_guard_cost_us()), flush=True)
+        sys.exit(0)
+    sys.exit("usage: python -m bench.gateway_load guard-cost (started by python -m bench)")
