@@ -7,6 +7,7 @@ through `from_wire`, which goes via the float's shortest repr so 0.1 stays 0.1.
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
@@ -16,6 +17,8 @@ from brokers.errors import InvalidRequest, shorten
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
+# Commas only group thousands: "1,5" (a European 1.5) must not be read as 15 and trade ten times the size.
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 
 
 def to_decimal(value: object, field: str) -> Decimal:
@@ -27,11 +30,17 @@ def to_decimal(value: object, field: str) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "").removeprefix("$")
+        text = value.strip().removeprefix("$")
+        if _THOUSANDS.fullmatch(text):
+            text = text.replace(",", "")
+        # Decimal() itself reads "1_0" and non-ASCII digits ("１", "١"); only plain ASCII numbers get through.
         try:
+            if "," in text or "_" in text or not text.isascii():
+                raise InvalidOperation
             result = Decimal(text)
         except InvalidOperation:
-            raise InvalidRequest(f"{field} must be a number, got {shorten(value)!r}") from None
+            hint = " (use '.' for decimals; ',' only between thousands, as in 1,000.50)" if "," in text else ""
+            raise InvalidRequest(f"{field} must be a number, got {shorten(value)!r}{hint}") from None
     else:
         raise InvalidRequest(f"{field} must be a number, got {type(value).__name__} {shorten(repr(value))}")
     if not result.is_finite():
