@@ -1,0 +1,253 @@
+"""Shared pieces of the reliability suite: engines on a temp database, real broker subprocesses, and
+an independent audit of a broker's book read straight from its SQLite file.
+
+The audit does not use the engine's code: it reads the tables with the standard sqlite3 module and
+replays every fill through a reference model written here from the published rules:
+trade value = qty * price rounded half-up to the cent; a buy adds its value to the cost basis; a sell
+removes cost_basis * q / qty rounded to the cent (all of it when the whole position goes);
+realized P&L = sell value - removed cost; fees are separate; cash = start + sells - buys - fees.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Half-up to the cent, as the published rules say (written here, not imported from the engine)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _dec(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+# --------------------------------------------------------------------------- engines in memory
+
+
+def open_engine(db_path: Path, broker: str = "tradesphere", now: datetime | str | None = None, limits=None):
+    """A BrokerEngine on `db_path` with a frozen clock (a restart is simply another call on the same path)."""
+    from brokers.clock import MarketClock
+    from brokers.engine import BrokerEngine
+    from brokers.persistence import BrokerDatabase
+    from brokers.profiles import get_profiles
+    from brokers.symbols import get_directory
+
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now)
+    profile = get_profiles()[broker]
+    database = BrokerDatabase(f"sqlite:///{db_path}", profile.id)
+    return BrokerEngine(profile, database, clock=MarketClock(now), directory=get_directory(), limits=limits)
+
+
+# --------------------------------------------------------------------------- the independent audit
+
+
+@dataclass
+class RefPosition:
+    quantity: Decimal = Decimal(0)
+    cost_basis: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+
+
+@dataclass
+class Book:
+    """What the audit read and derived: rows by table plus the reference model's positions."""
+
+    starting_cash: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    fees_paid: Decimal
+    orders: dict[str, dict]
+    fills: list[dict]
+    positions: dict[str, dict]
+    reference: dict[str, RefPosition] = field(default_factory=dict)
+
+    @property
+    def filled(self) -> list[dict]:
+        return [o for o in self.orders.values() if o["status"] == "filled"]
+
+    def snapshot(self) -> tuple:
+        """Everything a no-op must leave alone: orders, fills, positions and the account."""
+        return (
+            self.cash, self.realized_pnl, self.fees_paid, len(self.orders), len(self.fills),
+            tuple(sorted((s, p["quantity"], p["cost_basis"]) for s, p in self.positions.items())),
+        )
+
+
+def read_book(db_path: Path | str, broker: str) -> Book:
+    """Read a broker's tables with plain sqlite3 (no engine code), read-only."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=60)
+    con.row_factory = sqlite3.Row
+    try:
+        account = con.execute("SELECT * FROM accounts WHERE broker = ?", (broker,)).fetchone()
+        orders = {r["id"]: dict(r) for r in con.execute("SELECT * FROM orders ORDER BY seq")}
+        fills = [dict(r) for r in con.execute("SELECT * FROM fills ORDER BY seq")]
+        positions = {r["symbol"]: dict(r) for r in con.execute("SELECT * FROM positions")}
+    finally:
+        con.close()
+    for row in (*orders.values(), *fills, *positions.values()):
+        for key in ("quantity", "notional", "limit_price", "filled_quantity", "average_fill_price", "fees",
+                    "reserved_cash", "price", "gross", "cash_after", "cost_basis", "realized_pnl"):
+            if key in row:
+                row[key] = _dec(row[key])
+    return Book(
+        starting_cash=Decimal(account["starting_cash"]), cash=Decimal(account["cash"]),
+        realized_pnl=Decimal(account["realized_pnl"]), fees_paid=Decimal(account["fees_paid"]),
+        orders=orders, fills=fills, positions=positions,
+    )
+
+
+def integrity(db_path: Path | str) -> str:
+    con = sqlite3.connect(str(db_path), timeout=60)
+    try:
+        return con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+
+
+def audit(book: Book, commission=None) -> Book:
+    """Assert the book is whole and agrees with the reference model; returns it with `reference` filled in.
+
+    - every filled order has exactly one trade fill that matches it; no other order has any fill
+    - replaying the fills in execution order never sells more than is held (no negative position)
+    - positions (quantity, cost basis, realized P&L) equal the reference model's
+    - cash == starting + sells - buys - fees, computed from the filled orders; each fill's cash_after agrees
+    - every money amount is whole cents; fees follow the commission schedule when it is given
+    """
+    fills_by_order: dict[str, list[dict]] = {}
+    for fill in book.fills:
+        if fill["kind"] == "trade":
+            fills_by_order.setdefault(fill["order_id"], []).append(fill)
+        else:
+            assert fill["kind"] == "import" and fill["order_id"] is None, fill
+    for order_id, order in book.orders.items():
+        found = fills_by_order.pop(order_id, [])
+        if order["status"] == "filled":
+            assert len(found) == 1, f"filled order {order_id} has {len(found)} fills"
+            fill = found[0]
+            assert (fill["quantity"], fill["price"], fill["fees"], fill["side"], fill["symbol"]) == (
+                order["filled_quantity"], order["average_fill_price"], order["fees"], order["side"], order["symbol"]
+            ), (order, fill)
+            if order["quantity"] is not None:
+                assert order["filled_quantity"] == order["quantity"], order
+            assert order["filled_quantity"] > 0, order
+        else:
+            assert not found, f"{order['status']} order {order_id} has fills {found}"
+            assert order["filled_quantity"] == 0 and order["fees"] == 0 and order["average_fill_price"] is None, order
+        if order["status"] not in ("queued", "open"):
+            assert order["reserved_cash"] == 0, order
+    assert not fills_by_order, f"fills for orders that do not exist: {list(fills_by_order)}"
+
+    reference: dict[str, RefPosition] = {}
+    cash = book.starting_cash
+    fees = realized = Decimal(0)
+    for fill in book.fills:
+        pos = reference.setdefault(fill["symbol"], RefPosition())
+        qty, price = fill["quantity"], fill["price"]
+        value = cents(qty * price)
+        assert fill["gross"] == value, fill
+        if fill["kind"] == "import":
+            pos.quantity += qty
+            pos.cost_basis += value
+            assert fill["cash_after"] == cash, fill
+            continue
+        order = book.orders[fill["order_id"]]
+        if commission is not None:
+            expected_fee = cents(min(max(commission.per_share * qty, commission.minimum), value * commission.max_pct_of_value / 100))
+            assert fill["fees"] == expected_fee, (fill, expected_fee)
+        if order["side"] == "buy":
+            cash -= value + fill["fees"]
+            pos.quantity += qty
+            pos.cost_basis += value
+        else:
+            assert qty <= pos.quantity, f"sold {qty} {fill['symbol']} with only {pos.quantity} held"
+            removed = pos.cost_basis if qty == pos.quantity else cents(pos.cost_basis * qty / pos.quantity)
+            pos.realized += value - removed
+            realized += value - removed
+            pos.quantity -= qty
+            pos.cost_basis -= removed
+            cash += value - fill["fees"]
+        fees += fill["fees"]
+        assert cash >= 0, f"cash went negative: {cash}"
+        assert fill["cash_after"] == cash, (fill, cash)
+
+    # The cash identity again, straight from the filled orders rather than the fill rows.
+    sells = sum((cents(o["filled_quantity"] * o["average_fill_price"]) for o in book.filled if o["side"] == "sell"), Decimal(0))
+    buys = sum((cents(o["filled_quantity"] * o["average_fill_price"]) for o in book.filled if o["side"] == "buy"), Decimal(0))
+    order_fees = sum((o["fees"] for o in book.filled), Decimal(0))
+    assert book.starting_cash + sells - buys - order_fees == book.cash, (book.starting_cash, sells, buys, order_fees, book.cash)
+    assert cash == book.cash and fees == book.fees_paid == order_fees, (cash, book.cash, fees, book.fees_paid)
+    assert realized == book.realized_pnl, (realized, book.realized_pnl)
+
+    for symbol in set(reference) | set(book.positions):
+        ref = reference.get(symbol, RefPosition())
+        row = book.positions.get(symbol) or {"quantity": Decimal(0), "cost_basis": Decimal(0), "realized_pnl": Decimal(0)}
+        assert row["quantity"] >= 0, f"negative position {symbol} {row['quantity']}"
+        assert (row["quantity"], row["cost_basis"], row["realized_pnl"]) == (ref.quantity, ref.cost_basis, ref.realized), (
+            symbol, row, ref,
+        )
+    for amount in (book.cash, book.realized_pnl, book.fees_paid, *(p["cost_basis"] for p in book.positions.values()),
+                   *(p["realized_pnl"] for p in book.positions.values()), *(f["gross"] for f in book.fills),
+                   *(f["fees"] for f in book.fills)):
+        assert isinstance(amount, Decimal) and places(amount) <= 2, amount
+    book.reference = reference
+    return book
+
+
+# --------------------------------------------------------------------------- real broker subprocesses
+
+
+def broker_env(data_dir: Path | str, now: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
+    env.update(TRADING_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    if now:
+        env["TRADING_NOW"] = now
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def stdio_broker(data_dir: Path | str, now: str | None, broker: str = "tradesphere", errlog=None, **extra: str):
+    """A real `python -m brokers serve <broker>` on stdio, initialized, as an MCP ClientSession."""
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "brokers", "serve", broker], env=broker_env(data_dir, now, **extra), cwd=str(ROOT)
+    )
+    with open(os.devnull, "w") as devnull:
+        async with stdio_client(params, errlog=errlog or devnull) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            yield session
+
+
+def payload(result) -> dict:
+    """Structured content of a tool result, or its text parsed as JSON, or {'text': ...}."""
+    if result.structured_content is not None:
+        return result.structured_content
+    text = result_text(result)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"text": text}
+
+
+def result_text(result) -> str:
+    return "".join(getattr(part, "text", "") for part in result.content or [])

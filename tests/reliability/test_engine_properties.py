@@ -1,0 +1,250 @@
+"""Property-based (stateful) checks of the engine's book under random orders, cancels, imports and clock moves."""
+
+from __future__ import annotations
+
+import decimal
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import OPEN
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from reliability_support import audit, cents, open_engine, read_book
+
+from brokers.domain import OrderRequest
+from brokers.errors import DuplicateClientOrderId, InvalidRequest
+
+SYMBOLS = ("PLUG", "KO", "AAPL", "AZO")  # $2.50 to $3,900: whole cents, sub-dollar fees, big tickets
+TERMINAL = ("filled", "cancelled", "rejected", "expired")
+# Clock moves in minutes: within a session; to the close, overnight, over a weekend or Thanksgiving.
+TICKS = (1, 7, 29, 61)
+JUMPS = (150, 330, 600, 1080, 1440, 2880, 4320)
+
+whole = st.integers(1, 25).map(Decimal)
+fractional = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("3"), places=6)
+tifs = st.sampled_from(["day", "gtc", "opg", "cls"])
+
+
+class BrokerBook(RuleBasedStateMachine):
+    """One broker's book driven by random requests; the audit replays it after every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.dir = Path(tempfile.mkdtemp(prefix="book-"))
+        self.db = self.dir / "book.db"
+        self.now = datetime.fromisoformat(OPEN)
+        self.imports: list[tuple[str, Decimal, Decimal]] = []
+        self.final_status: dict[str, str] = {}
+        self.client_ids: dict[str, OrderRequest] = {}
+        self.placed = 0
+        self.held_symbols: list[str] = []
+
+    @initialize(broker=st.sampled_from(["tradesphere", "velocity"]), start=st.sampled_from([0, 60, 300, 600]))
+    def open_book(self, broker, start):
+        self.broker = broker
+        self.now += timedelta(minutes=start)
+        self.engine = open_engine(self.db, broker, self.now)
+        self.commission = self.engine.profile.commission
+
+    def teardown(self):
+        if hasattr(self, "engine"):
+            self.engine.db.dispose()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _book(self):
+        return read_book(self.db, self.broker)
+
+    def _place(self, **fields) -> None:
+        """Place through the same parse the MCP tool uses; a refusal must leave the book exactly as it was."""
+        before = self._book()
+        self.placed += 1
+        try:
+            request = OrderRequest.parse(**fields)
+            order = self.engine.place_order(request)
+        except InvalidRequest:
+            assert self._book().snapshot() == before.snapshot()
+            return
+        after = self._book()
+        event(f"{fields['side']} {order.order_type.value} {order.status.value}")
+        if fields.get("client_order_id"):
+            self.client_ids[fields["client_order_id"]] = request
+        assert order.id in after.orders and len(after.orders) == len(before.orders) + 1
+        if order.status.value == "rejected":
+            assert order.reject_reason
+            assert (after.cash, after.fees_paid, len(after.fills)) == (before.cash, before.fees_paid, len(before.fills))
+        if not self.engine.clock.is_open(self.now) and fields.get("time_in_force") not in ("opg", "cls"):
+            assert order.status.value in ("queued", "rejected"), order  # nothing trades while closed
+        if fields.get("time_in_force") in ("opg", "cls"):
+            assert order.status.value in ("queued", "rejected"), order
+
+    def _held(self, symbol: str) -> Decimal:
+        row = self._book().positions.get(symbol)
+        return row["quantity"] if row else Decimal(0)
+
+    # ------------------------------------------------------------------ rules
+
+    @rule(symbol=st.sampled_from(SYMBOLS), shares=whole, fraction=fractional, use_fraction=st.integers(0, 9),
+          tif=st.sampled_from(["day", "day", "day", "gtc", "opg", "cls"]), with_id=st.booleans())
+    def buy(self, symbol, shares, fraction, use_fraction, tif, with_id):
+        """A market buy; now and then a fractional one (which a whole-share broker must reject)."""
+        quantity = fraction if use_fraction == 0 else shares
+        cid = f"b{self.placed}" if with_id else None
+        self._place(symbol=symbol, side="buy", quantity=str(quantity), time_in_force=tif, client_order_id=cid)
+
+    @precondition(lambda self: self.held_symbols)
+    @rule(pick=st.integers(0, 10), share=st.sampled_from(["all", "half", "half", "third", "tiny", "more"]),
+          tif=st.sampled_from(["day", "day", "gtc", "opg", "cls"]))
+    def sell(self, pick, share, tif):
+        """Sell part of a holding (or more than is held, which must be rejected)."""
+        symbol = self.held_symbols[pick % len(self.held_symbols)]
+        held = self._held(symbol)
+        places = self.engine.profile.quantity_places
+        step = Decimal(1).scaleb(-places)
+        quantity = {
+            "all": held,
+            "half": (held / 2).quantize(step, rounding=decimal.ROUND_DOWN),
+            "third": (held / 3).quantize(step, rounding=decimal.ROUND_DOWN),
+            "tiny": step,
+            "more": held + 1,
+        }[share]
+        if quantity <= 0:
+            quantity = Decimal(1)
+        self._place(symbol=symbol, side="sell", quantity=format(quantity, "f"), time_in_force=tif)
+
+    @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(["buy", "sell"]), quantity=whole,
+          offset_bp=st.integers(-300, 300), tif=tifs)
+    def limit(self, symbol, side, quantity, offset_bp, tif):
+        last = self.engine.quote(symbol).last
+        price = max(cents(last * (10_000 + offset_bp) / 10_000), Decimal("0.01"))
+        if side == "sell":
+            quantity = min(quantity, max(self._held(symbol), Decimal(1)))
+        self._place(symbol=symbol, side=side, quantity=str(quantity), order_type="limit",
+                    limit_price=str(price), time_in_force=tif)
+
+    @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(["buy", "buy", "sell"]),
+          dollars=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("20000"), places=2), tif=tifs)
+    def notional(self, symbol, side, dollars, tif):
+        self._place(symbol=symbol, side=side, notional=str(dollars), time_in_force=tif)
+
+    @rule(pick=st.integers(0, 50), by_client_id=st.booleans())
+    def cancel(self, pick, by_client_id):
+        book = self._book()
+        active = [o for o in book.orders.values() if o["status"] in ("queued", "open")]
+        done = [o for o in book.orders.values() if o["status"] in TERMINAL]
+        if active:
+            order = active[pick % len(active)]
+            ref = order["client_order_id"] if by_client_id and order["client_order_id"] else order["id"]
+            view = self.engine.cancel_order(ref)
+            after = self._book()
+            assert view.status.value == "cancelled" and after.orders[order["id"]]["status"] == "cancelled"
+            assert after.orders[order["id"]]["reserved_cash"] == 0
+        elif done:
+            order = done[pick % len(done)]
+            before = book.snapshot()
+            with pytest.raises(InvalidRequest, match=order["status"]):
+                self.engine.cancel_order(order["id"])
+            assert self._book().snapshot() == before
+
+    @rule(symbol=st.sampled_from(SYMBOLS), quantity=whole,
+          price=st.decimals(min_value=Decimal("0.5"), max_value=Decimal("5000"), places=2))
+    def import_position(self, symbol, quantity, price):
+        cash = self._book().cash
+        self.engine.add_position(symbol, str(quantity), str(price))
+        self.imports.append((symbol, quantity, price))
+        assert self._book().cash == cash  # an import moves no cash
+
+    @rule(minutes=st.sampled_from(TICKS))
+    def tick(self, minutes):
+        self.now += timedelta(minutes=minutes)
+        self.engine.clock.frozen_now = self.now
+
+    @rule(minutes=st.sampled_from(JUMPS))
+    def move_clock(self, minutes):
+        self.now += timedelta(minutes=minutes)
+        self.engine.clock.frozen_now = self.now
+
+    @rule(after=st.sampled_from([0, 1, 30, 200]))
+    def to_next_open(self, after):
+        """Jump to the next session's open (queued orders execute there) or a little after it."""
+        self.now = self.engine.clock.next_open(self.now) + timedelta(minutes=after)
+        self.engine.clock.frozen_now = self.now
+
+    @rule(offset=st.sampled_from([-2, 0, 1]))
+    def to_close(self, offset):
+        """Jump to just before, at or just after the close (cls orders execute, day orders expire)."""
+        self.now = self.engine.clock.next_close(self.now) + timedelta(minutes=offset)
+        self.engine.clock.frozen_now = self.now
+
+    @rule()
+    def restart(self):
+        """A new engine (a new process) on the same database at the current time."""
+        self.engine.db.dispose()
+        self.engine = open_engine(self.db, self.broker, self.now)
+
+    @precondition(lambda self: self.client_ids)
+    @rule(pick=st.integers(0, 50), same=st.booleans())
+    def retry_client_order_id(self, pick, same):
+        cid = sorted(self.client_ids)[pick % len(self.client_ids)]
+        request = self.client_ids[cid]
+        before = self._book()
+        existing = next(o for o in before.orders.values() if o["client_order_id"] == cid)
+        if same:
+            view = self.engine.place_order(request)
+            assert view.id == existing["id"]
+        else:
+            changed = request.model_copy(update={"quantity": (request.quantity or Decimal(1)) + 1, "notional": None})
+            with pytest.raises(DuplicateClientOrderId, match=cid):
+                self.engine.place_order(changed)
+        after = self._book()
+        assert len(after.orders) == len(before.orders) and len(after.fills) == len(before.fills)
+
+    # ------------------------------------------------------------------ after every step
+
+    @invariant()
+    def book_agrees_with_reference(self):
+        if not hasattr(self, "engine"):
+            return
+        self.engine.process_due()  # bring queued/open orders up to the clock, as any call would
+        book = audit(self._book(), self.commission)
+        imports = [(f["symbol"], f["quantity"], f["price"]) for f in book.fills if f["kind"] == "import"]
+        assert imports == [(s, q, p) for s, q, p in self.imports]
+        for status in {o["status"] for o in book.orders.values()}:
+            event(f"book has {status} orders")
+        for order_id, status in self.final_status.items():
+            assert book.orders[order_id]["status"] == status, "a finished order changed status"
+        self.held_symbols = sorted(s for s, p in book.positions.items() if p["quantity"] > 0)
+        self.final_status.update({i: o["status"] for i, o in book.orders.items() if o["status"] in TERMINAL})
+        account = self.engine.account()
+        assert account.cash == book.cash and account.realized_pnl == book.realized_pnl
+        for view in self.engine.positions():
+            ref = book.reference[view.symbol]
+            assert (view.quantity, view.cost_basis, view.realized_pnl) == (ref.quantity, ref.cost_basis, ref.realized)
+            assert view.average_cost == (ref.cost_basis / ref.quantity).quantize(Decimal("0.0001"))
+
+
+def _run(max_examples: int, steps: int) -> None:
+    with decimal.localcontext() as ctx:
+        ctx.traps[decimal.FloatOperation] = True  # any float mixed into a Decimal fails the run
+        run_state_machine_as_test(
+            BrokerBook,
+            settings=settings(max_examples=max_examples, stateful_step_count=steps, deadline=None, database=None,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+        )
+
+
+def test_book_invariants_hold_for_random_sessions():
+    """Cash identity, no negative position, cost and realized P&L equal the reference, no float, after every step."""
+    _run(max_examples=25, steps=30)
+
+
+@pytest.mark.slow
+def test_book_invariants_hold_for_many_random_sessions():
+    """The same promise over many more and longer random sessions (CI)."""
+    _run(max_examples=300, steps=60)
