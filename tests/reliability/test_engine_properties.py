@@ -13,7 +13,14 @@ import pytest
 from conftest import OPEN
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from reliability_support import audit, cents, open_engine, read_book
 
 from brokers.domain import OrderRequest
