@@ -22,6 +22,7 @@ def test_to_decimal_refuses_floats_and_bools_in_the_domain(value):
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("10", Decimal("10")), (" 1.50 ", Decimal("1.50")), ("$1,234.56", Decimal("1234.56")), (7, Decimal(7)),
+    ("1,000,000", Decimal("1000000")), ("-1,000.5", Decimal("-1000.5")), ("1e3", Decimal("1000")), (".5", Decimal("0.5")),
     (Decimal("0.000001"), Decimal("0.000001")),
 ])
 def test_to_decimal_parses_strings_ints_and_decimals_exactly(value, expected):
@@ -31,6 +32,10 @@ def test_to_decimal_parses_strings_ints_and_decimals_exactly(value, expected):
 @pytest.mark.parametrize(("value", "words"), [
     ("abc", "quantity must be a number, got 'abc'"), ("NaN", "finite"), ("-Infinity", "finite"),
     ([1], "quantity must be a number, got list"),
+    ("1,5", "quantity must be a number, got '1,5' (use '.' for decimals; ',' only between thousands"),  # never 15
+    ("1,0", "got '1,0'"), ("12,34.5", "got '12,34.5'"), ("1,0000", "got '1,0000'"), ("1_000", "got '1_000'"),
+    ("\uff11", "got '\uff11'"), ("\u0661", "got '\u0661'"), ("1\u0660", "got '1\u0660'"), ("1 000", "got '1 000'"),
+    ("0x10", "got '0x10'"), ("", "got ''"),
 ])
 def test_to_decimal_errors_name_the_field_and_value(value, words):
     with pytest.raises(InvalidRequest) as err:

@@ -153,6 +153,8 @@ async def test_unknown_arguments_are_refused_and_nothing_is_placed():
     {"symbol": "AAPL", "side": "buy", "quantity": "1", "client_order_id": 12345},
     {"symbol": "AAPL", "side": "buy", "quantity": "1", "order_type": "limit", "limit_price": True},
     {"symbol": "AAPL", "side": "buy", "quantity": "one"},
+    {"symbol": "AAPL", "side": "buy", "quantity": "1,5"},  # a decimal comma: not 15 shares
+    {"symbol": "AAPL", "side": "buy", "quantity": "\uff11"},  # a full-width 1
     {"symbol": "AAPL", "side": "buy"},
     {"side": "buy", "quantity": "1"},
     {"symbol": "A" * 5001, "side": "buy", "quantity": "1"},
