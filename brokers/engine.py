@@ -477,7 +477,13 @@ class BrokerEngine:
             .where(OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]))
             .order_by(OrderRow.seq)
         ).all()
-        for order in active:
+        # In the order things happen on the clock, not the order they were placed: after an idle night an opg
+        # placed before a cls must still fill after it (fills, cash_after and the equity curve follow time).
+        def acts_at(order: OrderRow) -> datetime:
+            due = order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now
+            return order.executes_at if due else now
+
+        for order in sorted(active, key=acts_at):
             if order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now:
                 self._execute_queued(session, order, now)
             elif order.status == OrderStatus.OPEN.value:
