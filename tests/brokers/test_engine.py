@@ -393,6 +393,20 @@ def test_cls_fills_at_the_close_price(book):
     assert (filled.status, filled.average_fill_price, filled.filled_at) == ("filled", close_ask, cls.executes_at)
 
 
+def test_due_orders_fill_in_clock_order_after_an_idle_night(book):
+    """An opg placed before a cls still fills after it: fills, cash and the equity curve follow the clock."""
+    engine = book(now=OPEN)
+    opg = engine.place_order(order(symbol="AAPL", quantity="1", time_in_force="opg"))
+    cls = engine.place_order(order(symbol="KO", quantity="1", time_in_force="cls"))
+    assert opg.executes_at > cls.executes_at
+    reopened = book(now=later(NEXT_OPEN, hours=1))  # nobody used the engine between the close and the open
+    fills = trades(reopened)
+    assert [(f.symbol, f.executed_at) for f in fills] == [("KO", cls.executes_at), ("AAPL", opg.executes_at)]
+    assert fills[0].cash_after == START - fills[0].gross - fills[0].fees
+    curve = [point.time for point in reopened.portfolio_summary().equity_curve]
+    assert curve == sorted(curve)
+
+
 def test_thanksgiving_is_closed_and_queues_for_friday(book):
     engine = book("velocity", now=HOLIDAY)
     assert not engine.clock.is_open() and not engine.account().market_open
@@ -561,6 +575,7 @@ def test_cash_identity_after_a_random_sequence_of_orders(book, broker, seed):
             net[f.symbol] = net.get(f.symbol, Decimal(0)) + (f.quantity if f.side == "buy" else -f.quantity)
         assert {p.symbol: p.quantity for p in engine.positions()} == {s: q for s, q in net.items() if q}
         assert all(q >= 0 for q in net.values())
+        assert [f.executed_at for f in fills] == sorted(f.executed_at for f in fills)  # fills follow the clock
     statuses = {o.status for o in engine.list_orders(limit=500)}
     assert placed >= 180 and {"filled", "rejected", "expired", "cancelled"} <= statuses
 

@@ -105,7 +105,8 @@ def test_order_request_errors_name_the_bad_value(fields, message):
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("huge", ["-" + "9" * 5000, "0." + "0" * 4990 + "1", "9" * 5000, "x" * 5000])
+@pytest.mark.parametrize("huge", ["-" + "9" * 5000, "0." + "0" * 4990 + "1", "9" * 5000, "x" * 5000],
+                         ids=["negative", "tiny", "huge", "letters"])
 @pytest.mark.parametrize("field", ["quantity", "notional", "limit_price"])
 def test_huge_values_get_a_short_error(huge, field):
     """A 5,000-character value is quoted back cut short, never in full."""

@@ -103,7 +103,8 @@ async def test_a_third_broker_serves_in_memory_with_no_code_change(third_broker_
     (NIMBUS.replace('starting_cash = "5000"', 'starting_cash = "lots"'), "bad broker profile in"),
     (NIMBUS + 'fees = "none"\n', "bad broker profile in"),
     (NIMBUS.replace('minimum = "2.00"\n', ''), "bad broker profile in"),
-])
+], ids=["missing", "bad-toml", "no-brokers", "duplicate-id", "negative-latency", "bad-id", "bad-cash", "unknown-key",
+        "missing-minimum"])
 def test_bad_profile_files_name_the_file(tmp_path, content, words):
     path = tmp_path / "bad-profiles.toml"
     if content is not None:

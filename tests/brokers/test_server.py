@@ -164,8 +164,14 @@ async def test_wrong_types_are_refused_and_nothing_is_placed(arguments):
         result = await call(client, "place_order", **arguments)
         assert result.is_error and result.content[0].text.startswith("Error executing tool place_order")
         assert (await call(client, "list_orders")).structured_content["orders"] == []
-        imported = await call(client, "add_position", symbol="AAPL", quantity=True, purchase_price="100")
-        assert imported.is_error and (await call(client, "fetch_positions")).structured_content["positions"] == []
+
+
+@pytest.mark.parametrize(("quantity", "price"), [(True, "100"), ("1", True), ([1], "100"), ("1,5", "100"), ("1", "1,5")])
+async def test_add_position_refuses_wrong_types(quantity, price):
+    async with connect() as client:
+        imported = await call(client, "add_position", symbol="AAPL", quantity=quantity, purchase_price=price)
+        assert imported.is_error and imported.content[0].text.startswith("Error executing tool add_position")
+        assert (await call(client, "fetch_positions")).structured_content["positions"] == []
 
 
 async def test_unknown_symbols_and_huge_inputs_give_short_errors():

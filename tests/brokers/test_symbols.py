@@ -35,7 +35,7 @@ def test_unicode_lookalikes_never_resolve(lookalike):
         get_directory().resolve(lookalike)
 
 
-@pytest.mark.parametrize("text", ["A" * 5000, "apple " * 1000, "", "   "])
+@pytest.mark.parametrize("text", ["A" * 5000, "apple " * 1000, "", "   "], ids=["5000-letters", "6000-words", "empty", "blank"])
 def test_huge_or_empty_input_errors_with_a_short_message(text):
     with pytest.raises(UnknownSymbol) as err:
         get_directory().resolve(text)
