@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from broker_support import TOOLS, cents, expected_fee
-from market_times import CLOSED, NEXT_OPEN
+from market_times import CLOSED, EARLY_CLOSE_DAY, HOLIDAY, NEXT_OPEN, OPEN
 from mcp import Client
 
 from brokers.profiles import get_profile
@@ -215,6 +215,24 @@ async def test_closed_market_queues_through_the_server(monkeypatch):
         assert quote["market_open"] is False
         account = (await call(client, "get_account")).structured_content
         assert account["open_orders"] == 1 and Decimal(account["buying_power"]) < Decimal(account["cash"])
+
+
+@pytest.mark.parametrize(("now", "is_open", "next_open", "next_close", "early_close", "status"), [
+    (OPEN, True, "2026-11-25T09:30:00-05:00", "2026-11-24T16:00:00-05:00", False, "filled"),
+    (CLOSED, False, "2026-11-25T09:30:00-05:00", "2026-11-25T16:00:00-05:00", False, "queued"),
+    (HOLIDAY, False, "2026-11-27T09:30:00-05:00", "2026-11-27T13:00:00-05:00", True, "queued"),
+    (EARLY_CLOSE_DAY, True, "2026-11-30T09:30:00-05:00", "2026-11-27T13:00:00-05:00", True, "filled"),
+], ids=["open", "closed", "holiday", "early-close"])
+async def test_trading_now_freezes_the_servers_market_clock(monkeypatch, now, is_open, next_open, next_close, early_close, status):
+    monkeypatch.setenv("TRADING_NOW", now)
+    async with connect("velocity") as client:
+        market = (await call(client, "get_broker_profile")).structured_content["market"]
+        assert (market["is_open"], market["next_open"], market["next_close"], market["early_close"], market["frozen"]) == (
+            is_open, next_open, next_close, early_close, True)
+        placed = (await call(client, "place_order", symbol="KO", side="buy", quantity="1")).structured_content
+        assert placed["status"] == status
+        if status == "queued":
+            assert datetime.fromisoformat(placed["executes_at"]) == datetime.fromisoformat(next_open)
 
 
 async def test_max_order_notional_from_the_environment_holds_on_direct_calls(monkeypatch):
