@@ -132,7 +132,7 @@ GUARD_PACE_S = 0.003
 """About 300 calls/s, as under load: the rate limiter's expiry thread runs between calls as it does there."""
 
 
-def _guard_cost_us() -> dict:
+def _guard_cost_us(count: int) -> dict:
     """In this process: CPU microseconds per request (all threads, so the rate limiter's expiry timer
     counts) that the auth layer (BrokerGuard) adds in front of an ASGI app that does nothing, on the
     same tools/call body. CPU time, not wall time: other load on the machine does not move it."""
@@ -170,14 +170,14 @@ def _guard_cost_us() -> dict:
         return (time.process_time() - started) / count * 1e6
 
     asyncio.run(calls(guard, 100))
-    guarded, bare = asyncio.run(calls(guard, GUARD_CALLS)), asyncio.run(calls(inner, GUARD_CALLS))
-    return {"guard_cpu_us_per_call": round(guarded - bare, 1), "calls": GUARD_CALLS}
+    guarded, bare = asyncio.run(calls(guard, count)), asyncio.run(calls(inner, count))
+    return {"guard_cpu_us_per_call": round(guarded - bare, 1), "calls": count}
 
 
-def _measure_guard_cost(env: dict[str, str]) -> dict:
+def _measure_guard_cost(env: dict[str, str], count: int) -> dict:
     process = None
     try:
-        process = start(python_module("bench.gateway_load", "guard-cost"), env, stdout=-1, text=True)
+        process = start(python_module("bench.gateway_load", "guard-cost", str(count)), env, stdout=-1, text=True)
         out, _ = process.communicate(timeout=120)
     finally:
         stop(process)
@@ -229,7 +229,7 @@ def run(config: BenchConfig) -> FigureResult:
             level = _summarize_level({name: samples[(tool, name, clients)] for name in variants})
             result.data.setdefault(tool, {})[f"clients_{clients}"] = level
             result.rows.append(_row(tool, clients, level))
-    guard = _measure_guard_cost(run_env(config.data_dir("gateway-guard"), **common))
+    guard = _measure_guard_cost(run_env(config.data_dir("gateway-guard"), **common), config.reps(400, GUARD_CALLS))
     server_cpu_us = result.data[tools[0]]["clients_50"]["no_auth_server_cpu_ms_per_call"] * 1000
     guard["share_of_server_cpu_pct"] = round(guard["guard_cpu_us_per_call"] / server_cpu_us * 100, 1)
     result.data["auth_layer_in_process"] = guard
@@ -276,7 +276,7 @@ def _row(tool: str, clients: int, level: dict) -> Row:
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] == ["guard-cost"]:
-        print(json.dumps(_guard_cost_us()), flush=True)
+    if len(sys.argv) == 3 and sys.argv[1] == "guard-cost":
+        print(json.dumps(_guard_cost_us(int(sys.argv[2]))), flush=True)
         sys.exit(0)
-    sys.exit("usage: python -m bench.gateway_load guard-cost (started by python -m bench)")
+    sys.exit("usage: python -m bench.gateway_load guard-cost CALLS (started by python -m bench)")
