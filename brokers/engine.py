@@ -437,6 +437,12 @@ class BrokerEngine:
             reason = f"notional {usd(order.notional)} buys less than the smallest tradable quantity at {usd(price)}"
         elif not self.profile.fractional_shares and quantity != quantity.to_integral_value():
             reason = f"{self.profile.name} trades whole shares only; quantity {plain(quantity)} is fractional"
+        elif self.limits.max_order_notional is not None and gross > self.limits.max_order_notional:
+            # A queued order was checked at the price when it was placed; it fills at the open's price.
+            reason = (
+                f"order value {usd(gross)} at {usd(price)} is over {self.profile.name}'s per-order limit "
+                f"of {usd(self.limits.max_order_notional)}"
+            )
         elif order.side == Side.BUY.value and gross + fees > account.cash:
             reason = f"needs {usd(gross + fees)} at {usd(price)}, cash {usd(account.cash)}"
         elif order.side == Side.SELL.value and quantity > position.quantity:
