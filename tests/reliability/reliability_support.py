@@ -10,11 +10,12 @@ realized P&L = sell value - removed cost; fees are separate; cash = start + sell
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
 import sys
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -224,8 +225,8 @@ def broker_env(data_dir: Path | str, now: str | None, **extra: str) -> dict[str,
 
 
 @asynccontextmanager
-async def stdio_broker(data_dir: Path | str, now: str | None, broker: str = "tradesphere", errlog=None, **extra: str):
-    """A real `python -m brokers serve <broker>` on stdio, initialized, as an MCP ClientSession."""
+async def stdio_brokers(count: int, data_dir: Path | str, now: str | None, broker: str = "tradesphere", errlog=None, **extra: str):
+    """`count` real `python -m brokers serve <broker>` processes on stdio, started side by side, as initialized sessions."""
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
@@ -233,9 +234,19 @@ async def stdio_broker(data_dir: Path | str, now: str | None, broker: str = "tra
         command=sys.executable, args=["-m", "brokers", "serve", broker], env=broker_env(data_dir, now, **extra), cwd=str(ROOT)
     )
     with open(os.devnull, "w") as devnull:
-        async with stdio_client(params, errlog=errlog or devnull) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
+        async with AsyncExitStack() as stack:
+            # Spawn every process first, then initialize them together: their start-ups overlap.
+            streams = [await stack.enter_async_context(stdio_client(params, errlog=errlog or devnull)) for _ in range(count)]
+            sessions = [await stack.enter_async_context(ClientSession(read, write)) for read, write in streams]
+            await asyncio.gather(*(session.initialize() for session in sessions))
+            yield sessions
+
+
+@asynccontextmanager
+async def stdio_broker(data_dir: Path | str, now: str | None, broker: str = "tradesphere", errlog=None, **extra: str):
+    """One real broker process on stdio, as an initialized MCP ClientSession."""
+    async with stdio_brokers(1, data_dir, now, broker, errlog, **extra) as (session,):
+        yield session
 
 
 def payload(result) -> dict:
