@@ -92,17 +92,28 @@ class Book:
         )
 
 
-def read_book(db_path: Path | str, broker: str) -> Book:
-    """Read a broker's tables with plain sqlite3 (no engine code), read-only."""
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=60)
-    con.row_factory = sqlite3.Row
-    try:
-        account = con.execute("SELECT * FROM accounts WHERE broker = ?", (broker,)).fetchone()
-        orders = {r["id"]: dict(r) for r in con.execute("SELECT * FROM orders ORDER BY seq")}
-        fills = [dict(r) for r in con.execute("SELECT * FROM fills ORDER BY seq")]
-        positions = {r["symbol"]: dict(r) for r in con.execute("SELECT * FROM positions")}
-    finally:
-        con.close()
+def read_book(db: Path | str, broker: str) -> Book:
+    """Read a broker's tables with a plain driver (no engine code): a SQLite file read-only, or a PostgreSQL URL."""
+    if str(db).startswith("postgresql"):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(str(db).replace("postgresql+psycopg://", "postgresql://"), row_factory=dict_row) as con:
+            con.execute(f'SET search_path TO "{broker}"')
+            rows = {table: con.execute(f"SELECT * FROM {table} {order}").fetchall()
+                    for table, order in (("accounts", ""), ("orders", "ORDER BY seq"), ("fills", "ORDER BY seq"), ("positions", ""))}
+    else:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+        con.row_factory = sqlite3.Row
+        try:
+            rows = {table: [dict(r) for r in con.execute(f"SELECT * FROM {table} {order}")]
+                    for table, order in (("accounts", ""), ("orders", "ORDER BY seq"), ("fills", "ORDER BY seq"), ("positions", ""))}
+        finally:
+            con.close()
+    [account] = [r for r in rows["accounts"] if r["broker"] == broker]
+    orders = {r["id"]: dict(r) for r in rows["orders"]}
+    fills = [dict(r) for r in rows["fills"]]
+    positions = {r["symbol"]: dict(r) for r in rows["positions"]}
     for row in (*orders.values(), *fills, *positions.values()):
         for key in ("quantity", "notional", "limit_price", "filled_quantity", "average_fill_price", "fees",
                     "reserved_cash", "price", "gross", "cash_after", "cost_basis", "realized_pnl"):
