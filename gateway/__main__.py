@@ -1,60 +1,80 @@
-"""`python -m gateway serve [--host 127.0.0.1] [--port 8000]` and `python -m gateway keys create|list|revoke`."""
+"""`python -m gateway serve [--host 127.0.0.1] [--port N]` and `python -m gateway keys create|list|revoke`."""
 
 from __future__ import annotations
 
 import argparse
-import os
+import logging
 import sys
-from pathlib import Path
 
-import platformdirs
+from pydantic import ValidationError
 
-from gateway.keys import SCOPES, KeyStore
+from gateway.keys import ENV_KEY_NAME, KeyStore, KeyStoreError, Scope
+from gateway.settings import GatewaySettings, get_settings
+
+log = logging.getLogger("gateway")
 
 
-def _store() -> KeyStore:
-    data = Path(os.environ.get("TRADING_DATA_DIR") or platformdirs.user_data_dir("trading-console"))
-    return KeyStore(Path(os.environ.get("GATEWAY_KEYS_FILE") or data / "gateway_keys.json"))
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="The trading gateway and its API keys.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the gateway (uvicorn)")
+    serve.add_argument("--host", help="bind address (default GATEWAY_HOST or 127.0.0.1; 0.0.0.0 only when you mean it)")
+    serve.add_argument("--port", type=int, help="port (default GATEWAY_PORT, PORT or 8000)")
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    create = keys.add_parser("create", help="make a key, print it once, store only its hash")
+    create.add_argument("--name", required=True, help="who holds it (what the audit log records)")
+    create.add_argument("--scope", choices=[s.value for s in Scope], required=True,
+                        help="read: read tools only; trade: also place_order, cancel_order, add_position")
+    keys.add_parser("list", help="names and scopes of the keys (never the keys)")
+    revoke = keys.add_parser("revoke", help="remove a key: it gets 401 from then on")
+    revoke.add_argument("name")
+    return parser
+
+
+def _serve(settings: GatewaySettings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    host = host or settings.host
+    if host in ("0.0.0.0", "::"):
+        log.warning("listening on every interface (%s): keep API keys secret and the Host allowlist tight", host)
+    uvicorn.run("gateway.app:app", host=host, port=port or settings.port)
+    return 0
+
+
+def _keys(settings: GatewaySettings, args: argparse.Namespace) -> int:
+    store = KeyStore(settings.keys_path, settings.api_key)
+    if args.action == "create":
+        record, key = store.create(args.name, args.scope)
+        print(key)
+        print(f"created key {record.name!r} ({record.scope}) in {store.path}; this is the only time it is shown",
+              file=sys.stderr)
+        return 0
+    if args.action == "list":
+        for record in store.known():
+            source = "environment" if record.name == ENV_KEY_NAME else f"created {record.created}"
+            print(f"{record.name}\t{record.scope}\t{source}")
+        return 0
+    if not store.revoke(args.name):
+        print(f"error: no key named {args.name!r} in {store.path}", file=sys.stderr)
+        return 2
+    print(f"revoked {args.name}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the gateway")
-    serve.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 only when you mean it)")
-    serve.add_argument("--port", type=int, default=8000)
-    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
-    create = keys.add_parser("create")
-    create.add_argument("--name", required=True)
-    create.add_argument("--scope", choices=SCOPES, default="read")
-    keys.add_parser("list")
-    revoke = keys.add_parser("revoke")
-    revoke.add_argument("name")
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        import uvicorn
-
-        uvicorn.run("gateway.app:app", host=args.host, port=args.port)
-        return 0
-    store = _store()
-    if args.action == "create":
-        try:
-            key = store.create(args.name, args.scope)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(key)
-        print(f"key {args.name!r} ({args.scope}) created; it is shown only this once", file=sys.stderr)
-        return 0
-    if args.action == "list":
-        for key in store.keys():  # noqa: SIM118 (a KeyStore, not a dict)
-            print(f"{key.name}\t{key.scope}")
-        return 0
-    if not store.revoke(args.name):
-        print(f"error: no key named {args.name!r}", file=sys.stderr)
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port)
+        return _keys(settings, args)
+    except ValidationError as exc:
+        print(f"error: bad gateway setting: {'; '.join(e['msg'] for e in exc.errors())}", file=sys.stderr)
         return 2
-    print(f"revoked {args.name}")
-    return 0
+    except KeyStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,171 +1,164 @@
-"""The gateway app: `uvicorn gateway.app:app`. Public /, /brokers, /health; /<broker>/sse and /<broker>/mcp need a key.
-
-Security is pure ASGI middleware (no BaseHTTPMiddleware, which breaks streaming): 401 without a
-known key, 403 when a read key's MCP request calls an order tool (the JSON-RPC body is read, not
-the URL), 429 with Retry-After past the per-key rate limit, and one JSON audit line per order tool
-call with the key's name, never the key. Host/Origin checks come from the MCP SDK's transport
-security settings.
+"""The gateway app: `uvicorn gateway.app:app`. Public `/`, `/brokers`, `/health` and the OpenAPI docs;
+each broker profile mounted at `/<id>` with SSE at `/<id>/sse` (+ `/<id>/messages/`) and stateless
+streamable HTTP at `/<id>/mcp`, behind the key guard (gateway/security.py) and the MCP-level scope
+check and audit (gateway/policy.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import time
-from pathlib import Path
+from typing import Literal
 
-import platformdirs
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel
 from starlette.applications import Starlette
 
 from brokers.profiles import get_profiles
 from brokers.runtime import open_engine
-from brokers.server import ORDER_TOOLS, build_server
+from brokers.server import build_server
+from gateway import __version__
+from gateway.audit import AuditLog
 from gateway.keys import KeyStore
+from gateway.policy import order_tool_policy
+from gateway.ratelimit import KeyRateLimiter
+from gateway.security import HOW_TO_CREATE_A_KEY, BrokerGuard
+from gateway.sessions import SseSessions
+from gateway.settings import GatewaySettings, get_settings
 
-VERSION = "0.1.0"
+__all__ = ["BrokerGuard", "create_app"]
+
+SERVICE = "trading-gateway"
 log = logging.getLogger("gateway")
-audit_log = logging.getLogger("gateway.audit")
 
 
-def _data_dir() -> Path:
-    return Path(os.environ.get("TRADING_DATA_DIR") or platformdirs.user_data_dir("trading-console"))
+class ServiceInfo(BaseModel):
+    """What this service is."""
+
+    service: str
+    version: str
+    brokers: int
+    """How many brokers it serves."""
+    docs: str
 
 
-def _security() -> TransportSecuritySettings:
-    hosts = os.environ.get("GATEWAY_ALLOWED_HOSTS", "127.0.0.1:*,localhost:*,[::1]:*").split(",")
-    origins = os.environ.get("GATEWAY_ALLOWED_ORIGINS", "http://127.0.0.1:*,http://localhost:*").split(",")
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=[h.strip() for h in hosts],
-                                     allowed_origins=[o.strip() for o in origins])
+class BrokerInfo(BaseModel):
+    """One broker's profile and where to reach it."""
+
+    id: str
+    name: str
+    specialty: str
+    fee_schedule: str
+    commission_per_share: str
+    commission_minimum: str
+    commission_max_pct_of_value: str
+    fill_latency_ms: int
+    """Typical fill speed."""
+    fractional_shares: bool
+    sse: str
+    """Path of the SSE endpoint (needs a key)."""
+    streamable_http: str
+    """Path of the streamable HTTP endpoint (needs a key)."""
 
 
-class BrokerGuard:
-    """Pure ASGI: key check, scope check on MCP tool calls, rate limit and audit, in front of one broker."""
+class HealthReport(BaseModel):
+    """Whether each broker's database answers."""
 
-    def __init__(self, app, broker_id: str, keys: KeyStore, limiter: MovingWindowRateLimiter, rate: str):
-        self.app, self.broker_id, self.keys, self.limiter, self.rate = app, broker_id, keys, limiter, parse(rate)
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        presented = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ").strip() or None
-        if not self.keys.keys():
-            log.error("no API key configured: set API_KEY or run `python -m gateway keys create --name NAME --scope trade`")
-            return await _reply(send, 503, {"error": "no API key is configured on this gateway"})
-        key = self.keys.authenticate(presented)
-        if key is None:
-            return await _reply(send, 401, {"error": "missing or unknown API key"}, {"www-authenticate": "Bearer"})
-        if not self.limiter.hit(self.rate, key.name):
-            reset, remaining = self.limiter.get_window_stats(self.rate, key.name)
-            retry = max(1, int(reset - time.time()))
-            return await _reply(send, 429, {"error": "rate limit exceeded"},
-                                {"retry-after": str(retry), "x-ratelimit-limit": str(self.rate.amount), "x-ratelimit-remaining": "0"})
-        body = b""
-        if scope["method"] == "POST":
-            more = True
-            while more:
-                message = await receive()
-                body += message.get("body", b"")
-                more = message.get("more_body", False)
-        calls = _tool_calls(body)
-        ordered = [c for c in calls if c.get("name") in ORDER_TOOLS]
-        if ordered and not key.allows_trading():
-            return await _reply(send, 403, {"error": f"key {key.name!r} has read scope; {ordered[0]['name']} needs trade scope"})
-        for call in ordered:
-            audit_log.info(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "key": key.name,
-                                       "broker": self.broker_id, "tool": call.get("name"),
-                                       "arguments": call.get("arguments"), "status": "forwarded"}))
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay if scope["method"] == "POST" else receive, send)
+    status: Literal["ok", "degraded"]
+    brokers: dict[str, str]
+    """Broker id -> `ok` or `unreachable: <error type>` (never the error text: it may hold a database URL)."""
 
 
-def _tool_calls(body: bytes) -> list[dict]:
-    if not body:
-        return []
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return []
-    items = payload if isinstance(payload, list) else [payload]
-    return [i.get("params") or {} for i in items if isinstance(i, dict) and i.get("method") == "tools/call"]
-
-
-async def _reply(send, status: int, payload: dict, headers: dict | None = None) -> None:
-    body = json.dumps(payload).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-def create_app() -> FastAPI:
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """A gateway serving every broker profile; opens each broker's database now."""
+    settings = settings or get_settings()
     profiles = get_profiles()
-    keys = KeyStore(Path(os.environ.get("GATEWAY_KEYS_FILE") or _data_dir() / "gateway_keys.json"))
-    limiter = MovingWindowRateLimiter(MemoryStorage())
-    rate = os.environ.get("GATEWAY_RATE_LIMIT", "600/minute")
-    security = _security()
+    keys = KeyStore(settings.keys_path, settings.api_key)
+    audit = AuditLog(settings.audit_target)
+    rate_limiter = KeyRateLimiter(settings.rate_limit, settings.rate_limit_storage)
+    sessions = SseSessions(settings.max_sse_sessions_per_key)
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=settings.hosts,
+                                         allowed_origins=settings.origins)
     engines, servers = {}, {}
     for broker_id, profile in profiles.items():
         engines[broker_id] = open_engine(profile)
         # WARNING, not the SDK default INFO: a log line per stateless request cost ~3/4 of its CPU (bench)
-        servers[broker_id] = build_server(profile, engines[broker_id], log_level="WARNING")
+        servers[broker_id] = build_server(profile, engines[broker_id], log_level="WARNING",
+                                          middleware=[order_tool_policy(broker_id, audit)])
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         async with contextlib.AsyncExitStack() as stack:
             for server in servers.values():
                 await stack.enter_async_context(server.session_manager.run())
-            if not keys.keys():
-                log.error("no API key configured: broker routes refuse. Set API_KEY or run "
-                          "`python -m gateway keys create --name NAME --scope trade`")
-            yield
+            log.info("gateway %s serving %s; %d API key(s) configured; audit to %s", __version__,
+                     ", ".join(f"/{b}" for b in servers), len(keys.known()), settings.audit_target)
+            if not keys.configured():
+                log.error("no API key configured: the broker routes refuse every request. To open them, %s",
+                          HOW_TO_CREATE_A_KEY)
+            try:
+                yield
+            finally:
+                audit.close()
+                for engine in engines.values():
+                    engine.db.dispose()
 
-    app = FastAPI(title="Trading gateway", version=VERSION, lifespan=lifespan)
+    app = FastAPI(title="Trading gateway", version=__version__, lifespan=lifespan,
+                  description="Paper brokers over MCP (SSE at /<broker>/sse, streamable HTTP at /<broker>/mcp), "
+                              "behind API keys (X-API-Key or Authorization: Bearer).")
 
-    @app.get("/")
-    def root() -> dict:
-        return {"service": "trading-gateway", "version": VERSION, "brokers": len(profiles)}
+    @app.get("/", response_model=ServiceInfo)
+    def service_info() -> ServiceInfo:
+        """Service name, version and how many brokers it serves."""
+        return ServiceInfo(service=SERVICE, version=__version__, brokers=len(profiles), docs="/docs")
 
-    @app.get("/brokers")
-    def brokers() -> list[dict]:
-        return [{"id": p.id, "name": p.name, "specialty": p.specialty, "fees": p.commission.describe(),
-                 "fill_latency_ms": p.fill_latency_ms, "fractional_shares": p.fractional_shares,
-                 "sse": f"/{p.id}/sse", "streamable_http": f"/{p.id}/mcp"} for p in profiles.values()]
+    @app.get("/brokers", response_model=list[BrokerInfo])
+    def brokers() -> list[BrokerInfo]:
+        """Every broker's profile: name, specialty, fees, speed, and its MCP endpoints."""
+        return [
+            BrokerInfo(id=p.id, name=p.name, specialty=p.specialty, fee_schedule=p.commission.describe(),
+                       commission_per_share=str(p.commission.per_share), commission_minimum=str(p.commission.minimum),
+                       commission_max_pct_of_value=str(p.commission.max_pct_of_value),
+                       fill_latency_ms=p.fill_latency_ms, fractional_shares=p.fractional_shares,
+                       sse=f"/{p.id}/sse", streamable_http=f"/{p.id}/mcp")
+            for p in profiles.values()
+        ]
 
-    @app.get("/health")
-    def health():
-        status = {}
+    @app.get("/health", response_model=HealthReport, responses={503: {"model": HealthReport}})
+    async def health() -> JSONResponse:
+        """Each broker's database reachable: 200 when all are, 503 when any is not."""
+        report = {}
         for broker_id, engine in engines.items():
             try:
-                engine.db.ping()
-                status[broker_id] = "ok"
-            except Exception as exc:
-                status[broker_id] = f"unreachable: {type(exc).__name__}"
-        ok = all(v == "ok" for v in status.values())
-        return JSONResponse({"status": "ok" if ok else "degraded", "brokers": status}, status_code=200 if ok else 503)
+                with anyio.fail_after(settings.health_timeout_s):
+                    await anyio.to_thread.run_sync(engine.db.ping, abandon_on_cancel=True)
+                report[broker_id] = "ok"
+            except TimeoutError:
+                report[broker_id] = "unreachable: timeout"
+            except Exception as exc:  # any driver error means unreachable; its text may hold the URL
+                report[broker_id] = f"unreachable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in report.values())
+        body = HealthReport(status="ok" if ok else "degraded", brokers=report)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     for broker_id, server in servers.items():
-        routes = (server.sse_app(transport_security=security).routes
+        routes = (server.sse_app(transport_security=security, max_request_body_size=settings.max_body_bytes).routes
                   + server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
-                                               transport_security=security).routes)
-        app.mount(f"/{broker_id}", BrokerGuard(Starlette(routes=routes), broker_id, keys, limiter, rate))
+                                               transport_security=security,
+                                               max_request_body_size=settings.max_body_bytes).routes)
+        guard = BrokerGuard(Starlette(routes=routes), broker_id, keys, rate_limiter, sessions, audit=audit,
+                            max_body_bytes=settings.max_body_bytes)
+        app.mount(f"/{broker_id}", guard)
     return app
 
 
-app = create_app()
+def __getattr__(name: str):
+    # `uvicorn gateway.app:app` reads this attribute; building it lazily keeps `import gateway.app`
+    # (tests, the CLI, the bench) from opening databases under whatever environment is current.
+    if name == "app":
+        globals()["app"] = created = create_app()
+        return created
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,213 @@
+"""The guard in front of each broker's MCP app: pure ASGI (no BaseHTTPMiddleware, which breaks streaming).
+
+In order, for every request under /<broker>/:
+- no key configured at all -> 503, and the log says how to create one;
+- no key, or an unknown one (X-API-Key or Authorization: Bearer) -> 401;
+- past the key's rate limit -> 429 with Retry-After; every answer carries X-RateLimit-*;
+- a message POSTed to an SSE session that another key opened (or that does not exist) -> 404;
+- a read key's POST to /mcp whose JSON-RPC body calls an order tool -> 403 with a JSON-RPC error
+  body (the SDK's client surfaces its message). Over SSE the answer to a message travels on the
+  open event stream and an HTTP error on the POST would end the SDK client's writer (every later
+  call on that session would hang), so there the refusal is the tool call's own error result,
+  given by the MCP-level check in gateway/policy.py, which backs up this one on both transports.
+The authenticated key is left in the request scope's state for that MCP-level check.
+Host and Origin are then checked by the MCP SDK's transport security (421 / 403).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from gateway.keys import ApiKey, KeyStore, presented_key
+from gateway.policy import CALLER, FORBIDDEN, forbidden_reason
+from gateway.ratelimit import KeyRateLimiter
+from gateway.sessions import SESSION_ID, SseSessions
+
+log = logging.getLogger(__name__)
+
+HOW_TO_CREATE_A_KEY = ("set API_KEY (a random string of 16+ characters) or run "
+                       "`python -m gateway keys create --name NAME --scope trade`")
+NO_KEY_LOG_INTERVAL_S = 60.0
+
+
+class BrokerGuard:
+    """Pure ASGI middleware in front of one broker's MCP app (SSE and streamable HTTP routes)."""
+
+    def __init__(self, app, broker_id: str, keys: KeyStore, rate_limiter: KeyRateLimiter, sessions: SseSessions,
+                 audit=None, max_body_bytes: int = 1_048_576):
+        self.app = app
+        """The broker's MCP app this guard protects."""
+        self.broker_id = broker_id
+        self.keys = keys
+        self.rate_limiter = rate_limiter
+        self.sessions = sessions
+        self.audit = audit
+        self.max_body_bytes = max_body_bytes
+        self._no_key_logged_at = float("-inf")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not self.keys.configured():
+            self._log_no_key()
+            await _refuse(send, 503, "no API key is configured on this gateway; the broker routes are closed")
+            return
+        key = self.keys.authenticate(presented_key(scope["headers"]))
+        if key is None:
+            await _refuse(send, 401, "missing or unknown API key (send X-API-Key or Authorization: Bearer)",
+                         [(b"www-authenticate", b'Bearer realm="trading-gateway"')])
+            return
+        decision = self.rate_limiter.hit(key.name)
+        rate_headers = decision.headers()
+        if not decision.allowed:
+            await _refuse(send, 429, f"rate limit of {decision.limit} requests exceeded for this key; "
+                                              f"retry in {decision.retry_after_s} s", rate_headers)
+            return
+        send = _with_headers(send, rate_headers)
+        scope.setdefault("state", {})[CALLER] = key
+        route, method = _route_path(scope), scope["method"]
+
+        if method == "GET" and route == "/sse":
+            await self._sse_stream(key, scope, receive, send)
+            return
+        if method == "POST" and route.startswith("/messages"):
+            session_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_id") or [None])[0]
+            owner = self.sessions.owner(session_id)
+            if owner != key.name:
+                if owner is not None:
+                    log.warning("%s: key %r used an SSE session opened by key %r; refused", self.broker_id, key.name, owner)
+                await _refuse(send, 404, "unknown SSE session (sessions live on the instance and key that opened them)")
+                return
+        if method == "POST" and route == "/mcp" and not key.can_trade:
+            body = await _read_body(receive, self.max_body_bytes)
+            if body is None:
+                await _refuse(send, 413, f"request body larger than {self.max_body_bytes} bytes")
+                return
+            refusal = self._refusal(key, body, scope)
+            if refusal is not None:
+                request_id, reason = refusal
+                await _refuse(send, 403, reason, request_id=request_id)
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    async def _sse_stream(self, key: ApiKey, scope, receive, send) -> None:
+        if not self.sessions.open(key.name):
+            await _refuse(send, 429, f"this key already holds {self.sessions.max_per_key} open SSE sessions")
+            return
+        session_id: str | None = None
+        status: int | None = None
+
+        async def bind_session(message):
+            nonlocal session_id, status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif session_id is None and message["type"] == "http.response.body":
+                found = SESSION_ID.search(message.get("body", b""))
+                if found:
+                    session_id = found.group(1).decode()
+                    self.sessions.bind(session_id, key.name)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, bind_session)
+        except ValueError:
+            # The SDK's SSE endpoint answers a bad Host/Origin (421/403) and then raises; the refusal is sent.
+            if status is None or status < 400:
+                raise
+            log.info("%s: SSE stream refused with %s by transport security", self.broker_id, status)
+        finally:
+            self.sessions.close(key.name, session_id)
+
+    def _refusal(self, key: ApiKey, body: bytes, scope) -> tuple[str | int | None, str] | None:
+        """The request id and reason when the body calls a tool this key may not call, or None."""
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return None  # the SDK answers malformed JSON itself; the MCP-level check still stands behind it
+        for message in payload if isinstance(payload, list) else [payload]:
+            if not isinstance(message, dict) or message.get("method") != "tools/call":
+                continue
+            params = message.get("params") if isinstance(message.get("params"), dict) else {}
+            reason = forbidden_reason(key, params.get("name"))
+            if reason is not None:
+                if self.audit is not None:
+                    client = scope.get("client")
+                    self.audit.record(key=key.name, broker=self.broker_id, tool=params.get("name"),
+                                      arguments=params.get("arguments"), status="forbidden",
+                                      transport="streamable-http", client=client[0] if client else None)
+                request_id = message.get("id") if isinstance(message.get("id"), str | int) else None
+                return request_id, reason
+        return None
+
+    def _log_no_key(self) -> None:
+        now = time.monotonic()
+        if now - self._no_key_logged_at >= NO_KEY_LOG_INTERVAL_S:
+            self._no_key_logged_at = now
+            log.error("no API key configured: the broker routes refuse every request. To open them, %s",
+                      HOW_TO_CREATE_A_KEY)
+
+
+def _route_path(scope) -> str:
+    """The path inside the broker mount (`/sse`, `/messages/`, `/mcp`)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The whole request body, or None when it is larger than `limit`."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _with_headers(send, extra: list[tuple[bytes, bytes]]):
+    async def send_with_headers(message):
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return send_with_headers
+
+
+ERROR_CODES = {401: -32001, 403: FORBIDDEN, 404: -32004, 413: -32013, 429: -32029, 503: -32053}
+"""JSON-RPC error codes of the guard's refusals (in the range JSON-RPC leaves to servers)."""
+
+
+async def _refuse(send, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None,
+                  request_id: str | int | None = None) -> None:
+    """An HTTP error whose body is a JSON-RPC error: the MCP SDK's client then shows the reason, not just a status."""
+    body = json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": ERROR_CODES[status], "message": reason}}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
