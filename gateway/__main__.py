@@ -44,9 +44,9 @@ def _serve(settings: GatewaySettings, host: str | None, port: int | None) -> int
 def _keys(settings: GatewaySettings, args: argparse.Namespace) -> int:
     store = KeyStore(settings.keys_path, settings.api_key)
     if args.action == "create":
-        record, key = store.create(args.name, args.scope)
+        key = store.create(args.name, args.scope)
         print(key)
-        print(f"created key {record.name!r} ({record.scope}) in {store.path}; this is the only time it is shown",
+        print(f"created key {args.name!r} ({args.scope}) in {store.path}; this is the only time it is shown",
               file=sys.stderr)
         return 0
     if args.action == "list":

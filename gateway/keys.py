@@ -152,8 +152,8 @@ class KeyStore:
 
     # ----------------------------------------------------------------- changing
 
-    def create(self, name: str, scope: Scope | str) -> tuple[ApiKey, str]:
-        """A new random key named `name`: its record (stored) and the key itself (shown once, never stored)."""
+    def create(self, name: str, scope: Scope | str) -> str:
+        """A new random key named `name` with `scope`: only its hash is stored; the key is returned to be shown once."""
         if not NAME_PATTERN.fullmatch(name):
             raise KeyStoreError(f"key name {name[:80]!r} must be 1-64 letters, digits, '.', '_', '-' or '@'")
         try:
@@ -165,9 +165,8 @@ class KeyStore:
             if any(k.name == name for k in current):
                 raise KeyStoreError(f"a key named {name!r} already exists; revoke it first")
             key = KEY_PREFIX + secrets.token_urlsafe(32)
-            record = ApiKey(name, scope, digest(key), datetime.now(UTC).isoformat(timespec="seconds"))
-            self._write([*current, record])
-        return record, key
+            self._write([*current, ApiKey(name, scope, digest(key), datetime.now(UTC).isoformat(timespec="seconds"))])
+        return key
 
     def revoke(self, name: str) -> bool:
         """Remove the key named `name`; False when there is none."""

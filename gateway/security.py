@@ -4,14 +4,17 @@ In order, for every request under /<broker>/:
 - no key configured at all -> 503, and the log says how to create one;
 - no key, or an unknown one (X-API-Key or Authorization: Bearer) -> 401;
 - past the key's rate limit -> 429 with Retry-After; every answer carries X-RateLimit-*;
-- a message POSTed to an SSE session that another key opened (or that does not exist) -> 404;
-- a read key's POST to /mcp whose JSON-RPC body calls an order tool -> 403 with a JSON-RPC error
-  body (the SDK's client surfaces its message). Over SSE the answer to a message travels on the
-  open event stream and an HTTP error on the POST would end the SDK client's writer (every later
-  call on that session would hang), so there the refusal is the tool call's own error result,
-  given by the MCP-level check in gateway/policy.py, which backs up this one on both transports.
-The authenticated key is left in the request scope's state for that MCP-level check.
-Host and Origin are then checked by the MCP SDK's transport security (421 / 403).
+- a read key's POST whose JSON-RPC body calls an order tool -> 403, except inside an SSE session that
+  key opened itself (below);
+- a message POSTed to an SSE session that does not exist here or that another key opened -> 404.
+Refusals are JSON-RPC error bodies, so the MCP SDK's client shows their reason, not just a status.
+
+Inside a live SSE session the answer to a message travels on the event stream, and an HTTP error
+on the POST ends the SDK client's writer: the refused call times out and every later call on the
+session fails (checked with mcp 2.3). So there a read key's order call is accepted (202) and
+refused by the MCP-level check in gateway/policy.py, as the tool call's own error result; that
+check stands behind this one on both transports. The authenticated key is left in the request
+scope's state for it. Host and Origin are then checked by the MCP SDK's transport security (421 / 403).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from urllib.parse import parse_qs
 
 from gateway.keys import ApiKey, KeyStore, presented_key
-from gateway.policy import CALLER, FORBIDDEN, forbidden_reason
+from gateway.policy import CALLER, FORBIDDEN, forbidden_reason, transport_of
 from gateway.ratelimit import KeyRateLimiter
 from gateway.sessions import SESSION_ID, SseSessions
 
@@ -77,15 +80,16 @@ class BrokerGuard:
         if method == "GET" and route == "/sse":
             await self._sse_stream(key, scope, receive, send)
             return
+        own_session = False
         if method == "POST" and route.startswith("/messages"):
             session_id = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_id") or [None])[0]
-            owner = self.sessions.owner(session_id)
-            if owner != key.name:
-                if owner is not None:
-                    log.warning("%s: key %r used an SSE session opened by key %r; refused", self.broker_id, key.name, owner)
-                await _refuse(send, 404, "unknown SSE session (sessions live on the instance and key that opened them)")
-                return
-        if method == "POST" and route == "/mcp" and not key.can_trade:
+            owner = self.sessions.owner(self.broker_id, session_id)
+            own_session = owner == key.name
+            if owner is not None and not own_session:
+                log.warning("%s: key %r used an SSE session opened by key %r; refused", self.broker_id, key.name, owner)
+        # A read key's order call is an HTTP 403 wherever the HTTP status is the answer; inside its own live SSE
+        # session the refusal travels on the stream instead (gateway/policy.py), see the module docstring.
+        if method == "POST" and not key.can_trade and not own_session:
             body = await _read_body(receive, self.max_body_bytes)
             if body is None:
                 await _refuse(send, 413, f"request body larger than {self.max_body_bytes} bytes")
@@ -96,6 +100,9 @@ class BrokerGuard:
                 await _refuse(send, 403, reason, request_id=request_id)
                 return
             receive = _replay(body, receive)
+        if method == "POST" and route.startswith("/messages") and not own_session:
+            await _refuse(send, 404, "unknown SSE session (sessions live on the instance and key that opened them)")
+            return
         await self.app(scope, receive, send)
 
     async def _sse_stream(self, key: ApiKey, scope, receive, send) -> None:
@@ -113,7 +120,7 @@ class BrokerGuard:
                 found = SESSION_ID.search(message.get("body", b""))
                 if found:
                     session_id = found.group(1).decode()
-                    self.sessions.bind(session_id, key.name)
+                    self.sessions.bind(self.broker_id, session_id, key.name)
             await send(message)
 
         try:
@@ -124,7 +131,7 @@ class BrokerGuard:
                 raise
             log.info("%s: SSE stream refused with %s by transport security", self.broker_id, status)
         finally:
-            self.sessions.close(key.name, session_id)
+            self.sessions.close(key.name, self.broker_id, session_id)
 
     def _refusal(self, key: ApiKey, body: bytes, scope) -> tuple[str | int | None, str] | None:
         """The request id and reason when the body calls a tool this key may not call, or None."""
@@ -142,7 +149,7 @@ class BrokerGuard:
                     client = scope.get("client")
                     self.audit.record(key=key.name, broker=self.broker_id, tool=params.get("name"),
                                       arguments=params.get("arguments"), status="forbidden",
-                                      transport="streamable-http", client=client[0] if client else None)
+                                      transport=transport_of(scope.get("path", "")), client=client[0] if client else None)
                 request_id = message.get("id") if isinstance(message.get("id"), str | int) else None
                 return request_id, reason
         return None

@@ -19,7 +19,7 @@ class SseSessions:
 
     def __init__(self, max_per_key: int):
         self.max_per_key = max_per_key
-        self._owners: dict[str, str] = {}
+        self._owners: dict[tuple[str, str], str] = {}
         self._open: Counter[str] = Counter()
 
     def open(self, key_name: str) -> bool:
@@ -29,18 +29,19 @@ class SseSessions:
         self._open[key_name] += 1
         return True
 
-    def bind(self, session_id: str, key_name: str) -> None:
-        self._owners[session_id] = key_name
+    def bind(self, broker_id: str, session_id: str, key_name: str) -> None:
+        self._owners[(broker_id, session_id)] = key_name
 
-    def close(self, key_name: str, session_id: str | None) -> None:
+    def close(self, key_name: str, broker_id: str, session_id: str | None) -> None:
         self._open[key_name] -= 1
         if self._open[key_name] <= 0:
             del self._open[key_name]
         if session_id is not None:
-            self._owners.pop(session_id, None)
+            self._owners.pop((broker_id, session_id), None)
 
-    def owner(self, session_id: str | None) -> str | None:
-        return self._owners.get(session_id) if session_id else None
+    def owner(self, broker_id: str, session_id: str | None) -> str | None:
+        """The key name that opened `session_id` at `broker_id`, or None (unknown, closed, or another broker's)."""
+        return self._owners.get((broker_id, session_id)) if session_id else None
 
     def open_count(self, key_name: str) -> int:
         return self._open[key_name]
