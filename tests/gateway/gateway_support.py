@@ -1,0 +1,220 @@
+"""Helpers for the gateway tests: constants, JSON-RPC bodies, an ASGI client with the lifespan running, and an
+MCP SSE session driven on the ASGI app directly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+from mcp_types import LATEST_PROTOCOL_VERSION
+
+TRADE_KEY = "trade-key-for-tests-" + "0123456789abcdef"
+BASE_URL = "http://127.0.0.1:8000"
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+ORDER = {"symbol": "AAPL", "side": "buy", "quantity": "1"}
+
+
+def call(tool: str, arguments: dict | None = None, request_id: int = 1) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": tool, "arguments": arguments or {}}}
+
+
+def sse_data(text: str) -> list[dict]:
+    """The JSON payloads of an SSE-framed answer (stateless streamable HTTP answers that way)."""
+    return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
+
+
+@dataclass
+class Gateway:
+    """A gateway app under test, with what a test needs to reach and inspect it."""
+
+    app: object
+    client: httpx.AsyncClient
+    read_key: str
+    """A key named 'reader' with read scope (in the keys file)."""
+    other_trade_key: str
+    """A key named 'desk' with trade scope (in the keys file)."""
+    audit_path: Path
+    keys_path: Path
+
+    def audit_lines(self) -> list[dict]:
+        if not self.audit_path.exists():
+            return []
+        return [json.loads(line) for line in self.audit_path.read_text().splitlines()]
+
+
+@contextlib.asynccontextmanager
+async def running(app) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's lifespan (the MCP session managers) running in a task of its own, as under uvicorn, and a
+    client on the app over ASGI. Its own task: pytest-asyncio sets a fixture up and tears it down in two
+    different tasks, and a task group must be left by the task that entered it."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def lifespan():
+        async with app.router.lifespan_context(app):
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if task.done():
+        task.result()  # the lifespan failed: raise its error here
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+            yield client
+    finally:
+        stop.set()
+        await task
+
+
+class AsgiSse:
+    """An MCP SSE session opened with GET /<broker>/sse on the ASGI app itself (httpx's ASGITransport
+    waits for a response to end, and an SSE stream does not); messages are POSTed with the client."""
+
+    def __init__(self, app, client: httpx.AsyncClient, broker: str, key: str):
+        self.app, self.client, self.broker, self.key = app, client, broker, key
+        self.status: int | None = None
+        self.endpoint: str | None = None
+        self._events_in, self._events = anyio.create_memory_object_stream(100)
+        self._closed = anyio.Event()
+        self._buffer = ""
+        self._next_id = 0
+
+    async def _receive(self):
+        await self._closed.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message):
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.status != 200:
+                await self._events_in.send(("refused", str(self.status)))
+        elif message["type"] == "http.response.body":
+            self._buffer += message.get("body", b"").decode()
+            while "\r\n\r\n" in self._buffer or "\n\n" in self._buffer:
+                sep = "\r\n\r\n" if "\r\n\r\n" in self._buffer else "\n\n"
+                block, self._buffer = self._buffer.split(sep, 1)
+                fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+                if "data" in fields:
+                    await self._events_in.send((fields.get("event", "message"), fields["data"]))
+
+    async def __aenter__(self) -> AsgiSse:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+                 "path": f"/{self.broker}/sse", "raw_path": f"/{self.broker}/sse".encode(), "root_path": "",
+                 "query_string": b"", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+                 "headers": [(b"host", b"127.0.0.1:8000"), (b"accept", b"text/event-stream"),
+                             (b"x-api-key", self.key.encode())]}
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self.app, scope, self._receive, self._send)
+        with anyio.fail_after(10):
+            kind, data = await self._events.receive()
+        if kind == "endpoint":
+            self.endpoint = data
+        return self
+
+    async def __aexit__(self, *exc):
+        self._closed.set()
+        self._group.cancel_scope.cancel()
+        await self._group.__aexit__(None, None, None)
+
+    @property
+    def session_id(self) -> str:
+        return self.endpoint.split("session_id=")[1]
+
+    async def post(self, message: dict, key: str | None = None) -> httpx.Response:
+        return await self.client.post(self.endpoint, json=message, headers={"X-API-Key": key or self.key})
+
+    async def request(self, method: str, params: dict | None = None) -> dict:
+        """Send a JSON-RPC request on this session and wait for its answer on the stream."""
+        self._next_id += 1
+        response = await self.post({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params or {}})
+        assert response.status_code == 202, response.text
+        with anyio.fail_after(10):
+            while True:
+                kind, data = await self._events.receive()
+                answer = json.loads(data)
+                if kind == "message" and answer.get("id") == self._next_id:
+                    return answer
+
+    async def initialize(self) -> None:
+        await self.request("initialize", {"protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {},
+                                          "clientInfo": {"name": "test", "version": "0"}})
+        assert (await self.post({"jsonrpc": "2.0", "method": "notifications/initialized"})).status_code == 202
+
+
+# ---------------------------------------------------------------------------------------------- real processes
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+"""Upper bound for a gateway to answer /health (startup imports take ~3 s; a loaded CI box is slower)."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_env(**settings: str) -> dict[str, str]:
+    """This environment without any gateway or broker setting, plus `settings`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TRADING_", "GATEWAY_")) and k not in ("API_KEY", "PORT", "RENDER_EXTERNAL_HOSTNAME")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return {**env, **settings}
+
+
+class GatewayProcess:
+    """A gateway in a subprocess on 127.0.0.1, ready once /health answers (bounded polling)."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path, port: int):
+        self.command, self.env, self.log_path, self.port = command, env, log_path, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    @classmethod
+    def uvicorn(cls, env: dict[str, str], log_path: Path) -> GatewayProcess:
+        port = free_port()
+        return cls([sys.executable, "-m", "uvicorn", "gateway.app:app", "--host", "127.0.0.1", "--port", str(port)],
+                   env, log_path, port)
+
+    def __enter__(self) -> GatewayProcess:
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"gateway did not become ready: {self.log()[-2000:]}")
+            time.sleep(0.05)  # polling interval; readiness is the /health answer
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
