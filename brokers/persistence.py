@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine, ForeignKey, Index, String, TypeDecorator, create_engine, event, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -177,8 +177,9 @@ class BrokerDatabase:
                         conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.broker_id}"')
                 Base.metadata.create_all(self.engine)
                 return
-            except (OperationalError, IntegrityError):
-                # Another process created the same tables at the same moment; the next pass sees them.
+            except (OperationalError, IntegrityError, ProgrammingError):
+                # Another process created the same tables at the same moment (PostgreSQL says DuplicateTable or
+                # DuplicateObject, a ProgrammingError); the next pass sees them.
                 if attempt == 2:
                     raise
 
