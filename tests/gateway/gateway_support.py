@@ -192,8 +192,14 @@ class GatewayProcess:
                    env, log_path, port)
 
     def __enter__(self) -> GatewayProcess:
+        return self.start().wait_ready()
+
+    def start(self) -> GatewayProcess:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self) -> GatewayProcess:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             try:
