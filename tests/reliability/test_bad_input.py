@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 from mcp import Client
 from reliability_support import audit, open_engine, payload, read_book, result_text
 

@@ -6,7 +6,7 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 from reliability_support import audit, open_engine, read_book, result_text, stdio_brokers
 
 IN_FLIGHT = 8  # concurrent calls per process, so each server has requests queued while the other writes

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 from reliability_support import ROOT, audit, broker_env, integrity, payload, read_book, result_text, stdio_broker
 
 from brokers.profiles import get_profiles

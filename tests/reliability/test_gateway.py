@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 from reliability_support import ROOT, audit, read_book
 
 RATE = 60  # requests per minute per key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import OPEN
+from market_times import OPEN
 from reliability_support import audit, payload, read_book, result_text, stdio_brokers
 
 from brokers.profiles import get_profiles

@@ -6,7 +6,7 @@ import logging
 from decimal import Decimal
 
 import pytest
-from conftest import CLOSED, NEXT_OPEN, OPEN
+from market_times import CLOSED, NEXT_OPEN, OPEN
 from mcp import Client
 from reliability_support import audit, payload, read_book, result_text, stdio_broker
 

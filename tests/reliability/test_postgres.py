@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 from reliability_support import audit, payload, read_book, result_text, stdio_brokers
 
 from brokers.profiles import get_profiles

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import OPEN
+from market_times import OPEN
 
 from brokers.profiles import DEFAULT_PROFILES
 
