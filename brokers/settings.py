@@ -16,7 +16,7 @@ from brokers.profiles import DEFAULT_PROFILES
 class BrokerSettings(BaseSettings):
     """TRADING_* environment variables shared by the brokers, the agent's spawned servers and the gateway."""
 
-    model_config = SettingsConfigDict(env_prefix="TRADING_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TRADING_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("trading-console")))
     """Where each broker's SQLite database lives (TRADING_DATA_DIR)."""

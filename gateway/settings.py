@@ -29,7 +29,7 @@ class GatewaySettings(BaseSettings):
     """Everything the gateway reads from its environment."""
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True,
-                                      hide_input_in_errors=True)
+                                      hide_input_in_errors=True, env_ignore_empty=True)
 
     api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("API_KEY", "api_key"))
     """One key with trade scope from the environment (API_KEY), as on Render; named `env:API_KEY` in logs."""
