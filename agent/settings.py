@@ -6,17 +6,22 @@ Secrets live only in `SecretStr` fields and are never logged or echoed.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROFILES = PROJECT_ROOT / "brokers" / "profiles.toml"
 ORDER_TOOLS = ("place_order", "cancel_order", "add_position")
+GATEWAY_LIST_TIMEOUT_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class AgentSettings(BaseSettings):
@@ -63,7 +68,24 @@ class BrokerEntry:
 
 
 def configured_brokers(settings: AgentSettings) -> list[BrokerEntry]:
-    """The brokers named in the profiles file (read as data: the agent never imports the engine)."""
+    """The brokers to connect to: the gateway's public `GET /brokers` in remote mode (it may serve brokers this
+    machine's profiles file does not know), else the profiles file (read as data: the agent never imports the engine).
+    An unreachable gateway falls back to the local list, so each broker shows its own connection error."""
+    if settings.remote:
+        listed = _gateway_brokers(settings.gateway_url)
+        if listed:
+            return listed
     path = settings.profiles_path or DEFAULT_PROFILES
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     return [BrokerEntry(entry["id"], entry.get("name", entry["id"])) for entry in raw.get("broker", [])]
+
+
+def _gateway_brokers(gateway_url: str) -> list[BrokerEntry]:
+    url = gateway_url.rstrip("/") + "/brokers"
+    try:
+        answer = httpx.get(url, timeout=GATEWAY_LIST_TIMEOUT_S, follow_redirects=True)
+        answer.raise_for_status()
+        return [BrokerEntry(str(item["id"]), str(item.get("name") or item["id"])) for item in answer.json()]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.warning("could not list the gateway's brokers at %s (%s); using the local profiles", url, type(exc).__name__)
+        return []
