@@ -31,6 +31,15 @@ def _until(iso: str, now_iso: str) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds > 0 else "now"
 
 
+def _market(conns, broker_id: str) -> dict | None:
+    """The market clock now (open/closed, next open or close), asked of a connected broker on every rerun, so the
+    sidebar's "closes in" moves with time instead of showing the moment the broker connected."""
+    try:
+        return conns.call(broker_id, "get_broker_profile").get("market")
+    except Exception:  # a broker that stopped answering shows up in its status line; no market line then
+        return None
+
+
 def sidebar() -> None:
     settings = agent_settings()
     st.sidebar.caption("CONNECTION")
@@ -47,7 +56,8 @@ def sidebar() -> None:
         st.sidebar.write(f"{icon} **{status.name}** {status.state}{latency}")
         if status.last_error and not status.connected:
             st.sidebar.caption(status.last_error)
-        market = market or (status.profile or {}).get("market")
+        if market is None and status.connected:
+            market = _market(conns, status.id)
     if market:
         st.sidebar.caption("MARKET")
         if market["is_open"]:

@@ -116,3 +116,15 @@ def test_settings_store_a_key_in_keyring_and_never_show_it():
         assert "keyring" in _texts(at)
     finally:
         keyring.set_keyring(previous)
+
+
+def test_sidebar_market_line_is_asked_of_the_broker_on_each_rerun():
+    """The market line comes from a live get_broker_profile, not the profile cached when the broker connected."""
+    at = app()
+    assert "Open · closes in 5h 30m" in _texts(at)  # frozen at 10:30 ET on a full session
+    from console.services import connections
+
+    for link in connections().links.values():  # what the sidebar showed before: the connect-time snapshot
+        link.profile = {**link.profile, "market": {**link.profile["market"], "is_open": False}}
+    at = app()  # a new browser session on the same running brokers (AppTest reports only the page on a rerun)
+    assert "Open · closes in 5h 30m" in _texts(at) and "Closed · opens" not in _texts(at)
