@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import json
 import logging
 import os
@@ -21,14 +23,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from agents.mcp import MCPServer, MCPServerSse, MCPServerStdio, MCPServerStreamableHttp
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from agent.errors import BrokerToolError, BrokerUnavailable, ConfigurationError
 from agent.settings import ORDER_TOOLS, PROJECT_ROOT, AgentSettings, BrokerEntry, configured_brokers
+
+if TYPE_CHECKING:
+    from agents.mcp import MCPServer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,19 +83,30 @@ def result_text(result: Any) -> str:
 class BrokerLink:
     """One broker's MCP server plus its connection state, owned by one task on the manager's loop."""
 
-    def __init__(self, entry: BrokerEntry, server: MCPServer, transport: str):
+    def __init__(self, entry: BrokerEntry, transport: str, spawn: StdioServerParameters | None = None):
         self.entry = entry
-        self.server = server
+        self.server: MCPServer | None = None
+        """The SDK server object, attached once the agents SDK is imported (see BrokerConnections.start)."""
         self.transport = transport
+        self.spawn = spawn
+        """For a local broker: the subprocess the owner task starts itself, before the SDK server exists."""
+        self.streams: tuple | None = None
         self.state = "connecting"
         self.latency_ms: float | None = None
         self.last_error: str | None = None
         self.profile: dict | None = None
         self._ready = asyncio.Event()
         self._drop = asyncio.Event()
+        self._attached = asyncio.Event()
         self._closing = False
         self._owner: asyncio.Task | None = None
         self._generation = 0
+
+    def attach(self, server: MCPServer, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the link its SDK server object (from any thread); the owner task connects it."""
+        self.server = server
+        server.link = self
+        loop.call_soon_threadsafe(self._attached.set)
 
     def status(self) -> BrokerStatus:
         name = (self.profile or {}).get("name", self.entry.name)
@@ -102,24 +118,32 @@ class BrokerLink:
     async def _own(self) -> None:
         while not self._closing:
             self._drop.clear()
-            try:
-                async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                    await self.server.connect()
-                self._generation += 1
-                self.state, self.last_error = "connected", None
-                profile = await self.server.raw_call_tool("get_broker_profile", {})
-                self.profile = tool_payload(profile)
-            except Exception as exc:  # a broker that will not start must not take the others down
-                self.state, self.last_error = "error", _describe(exc)
-                log.warning("broker %s: %s", self.entry.id, self.last_error)
-            self._ready.set()
-            await self._drop.wait()
-            self._ready.clear()
-            try:
-                async with asyncio.timeout(10):
-                    await self.server.cleanup()
-            except Exception as exc:
-                log.debug("broker %s cleanup: %s", self.entry.id, _describe(exc))
+            async with contextlib.AsyncExitStack() as process:
+                try:
+                    if self.spawn is not None:
+                        # A local broker starts now, while the agents SDK may still be importing: the two start-ups
+                        # overlap instead of queueing. Leaving `process` (this task, as anyio requires) ends it.
+                        self.streams = await process.enter_async_context(stdio_client(self.spawn))
+                    await self._attached.wait()
+                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                        await self.server.connect()
+                    self._generation += 1
+                    self.state, self.last_error = "connected", None
+                    profile = await self.server.raw_call_tool("get_broker_profile", {})
+                    self.profile = tool_payload(profile)
+                except Exception as exc:  # a broker that will not start must not take the others down
+                    self.state, self.last_error = "error", _describe(exc)
+                    log.warning("broker %s: %s", self.entry.id, self.last_error)
+                self._ready.set()
+                await self._drop.wait()
+                self._ready.clear()
+                if self.server is not None:
+                    try:
+                        async with asyncio.timeout(10):
+                            await self.server.cleanup()
+                    except Exception as exc:
+                        log.debug("broker %s cleanup: %s", self.entry.id, _describe(exc))
+                self.streams = None
             if not self._closing:
                 self.state = "reconnecting"
         self.state = "closed"
@@ -168,26 +192,39 @@ class BrokerLink:
         raise AssertionError("unreachable")
 
 
-def _linked(base: type[MCPServer]) -> type[MCPServer]:
-    """An SDK MCP server class whose tool calls go through its BrokerLink (reconnect, latency)."""
-
-    class Linked(base):  # type: ignore[misc, valid-type]
-        link: BrokerLink
-
-        async def call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
-            return await self.link.call(tool_name, arguments, meta, super().call_tool)
-
-        async def raw_call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
-            """The SDK's own call, for the owner task (which must not wait on itself)."""
-            return await super().call_tool(tool_name, arguments, meta)
-
-    Linked.__name__ = f"Linked{base.__name__}"
-    return Linked
+@contextlib.asynccontextmanager
+async def _already_open(streams: tuple | None) -> AsyncIterator[tuple]:
+    """The streams of a broker subprocess its link's owner task started (and will end)."""
+    if streams is None:
+        raise BrokerUnavailable("the broker subprocess is not running")
+    yield streams
 
 
-_LinkedStdio = _linked(MCPServerStdio)
-_LinkedSse = _linked(MCPServerSse)
-_LinkedHttp = _linked(MCPServerStreamableHttp)
+@functools.cache
+def _server_classes() -> dict[str, type[MCPServer]]:
+    """SDK MCP server classes whose tool calls go through their BrokerLink (reconnect, latency). Built on first use:
+    importing the agents SDK takes seconds, and local brokers are already starting meanwhile."""
+    from agents.mcp import MCPServerSse, MCPServerStdio, MCPServerStreamableHttp
+
+    def linked(base: type[MCPServer]) -> type[MCPServer]:
+        class Linked(base):  # type: ignore[misc, valid-type]
+            link: BrokerLink
+
+            async def call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
+                return await self.link.call(tool_name, arguments, meta, super().call_tool)
+
+            async def raw_call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
+                """The SDK's own call, for the owner task (which must not wait on itself)."""
+                return await super().call_tool(tool_name, arguments, meta)
+
+        Linked.__name__ = f"Linked{base.__name__}"
+        return Linked
+
+    class LinkedStdio(linked(MCPServerStdio)):  # type: ignore[misc, valid-type]
+        def create_streams(self):
+            return _already_open(self.link.streams)
+
+    return {"stdio": LinkedStdio, "sse": linked(MCPServerSse), "streamable-http": linked(MCPServerStreamableHttp)}
 
 
 def _describe(exc: BaseException) -> str:
@@ -218,23 +255,36 @@ def needs_approval(run_context: Any, _agent: Any, tool: Any) -> bool:
     return tool.name in ORDER_TOOLS and not getattr(run_context.context, "autonomous", False)
 
 
-def build_server(entry: BrokerEntry, settings: AgentSettings) -> tuple[MCPServer, str]:
-    """The SDK MCP server object for one broker, local (stdio) or remote (SSE / streamable HTTP)."""
-    common = {"name": entry.id, "cache_tools_list": True, "use_structured_content": True,
-              "client_session_timeout_seconds": CALL_TIMEOUT_S, "require_approval": needs_approval}
+def stdio_params(entry: BrokerEntry, settings: AgentSettings) -> StdioServerParameters:
+    """How a local broker is started: `python -m brokers serve <id>` with the app's data dir, clock and limits."""
+    return StdioServerParameters(command=sys.executable, args=["-m", "brokers", "serve", entry.id],
+                                 env=broker_env(settings), cwd=str(PROJECT_ROOT))
+
+
+def transport_of(settings: AgentSettings) -> str:
     if not settings.remote:
-        params = {"command": sys.executable, "args": ["-m", "brokers", "serve", entry.id],
-                  "env": broker_env(settings), "cwd": str(PROJECT_ROOT)}
-        return _LinkedStdio(params=params, **common), "stdio"
+        return "stdio"
     if settings.api_key is None:
         raise ConfigurationError("a gateway URL is set but no API key: set TRADING_API_KEY or store one in Settings")
+    if settings.gateway_transport not in ("sse", "streamable-http"):
+        raise ConfigurationError(f"gateway transport must be 'sse' or 'streamable-http', got {settings.gateway_transport!r}")
+    return settings.gateway_transport
+
+
+def build_server(entry: BrokerEntry, settings: AgentSettings) -> tuple[MCPServer, str]:
+    """The SDK MCP server object for one broker, local (stdio) or remote (SSE / streamable HTTP)."""
+    transport = transport_of(settings)
+    common = {"name": entry.id, "cache_tools_list": True, "use_structured_content": True,
+              "client_session_timeout_seconds": CALL_TIMEOUT_S, "require_approval": needs_approval}
+    cls = _server_classes()[transport]
+    if transport == "stdio":
+        params = stdio_params(entry, settings)
+        return cls(params={"command": params.command, "args": params.args, "env": params.env, "cwd": params.cwd},
+                   **common), transport
     base = settings.gateway_url.rstrip("/")
     headers = {"X-API-Key": settings.api_key.get_secret_value()}
-    if settings.gateway_transport == "streamable-http":
-        return _LinkedHttp(params={"url": f"{base}/{entry.id}/mcp", "headers": headers}, **common), "streamable-http"
-    if settings.gateway_transport != "sse":
-        raise ConfigurationError(f"gateway transport must be 'sse' or 'streamable-http', got {settings.gateway_transport!r}")
-    return _LinkedSse(params={"url": f"{base}/{entry.id}/sse", "headers": headers}, **common), "sse"
+    path = "mcp" if transport == "streamable-http" else "sse"
+    return cls(params={"url": f"{base}/{entry.id}/{path}", "headers": headers}, **common), transport
 
 
 class BrokerConnections:
@@ -248,12 +298,11 @@ class BrokerConnections:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="broker-connections", daemon=True)
         self._thread.start()
-        self.links: dict[str, BrokerLink] = {}
-        for entry in self.entries:
-            server, transport = build_server(entry, settings)
-            link = BrokerLink(entry, server, transport)
-            server.link = link
-            self.links[entry.id] = link
+        transport = transport_of(settings)
+        self.links: dict[str, BrokerLink] = {
+            entry.id: BrokerLink(entry, transport, stdio_params(entry, settings) if transport == "stdio" else None)
+            for entry in self.entries
+        }
         self._started = False
         self.started_at = time.perf_counter()
         self.connected_after_s: float | None = None
@@ -276,12 +325,22 @@ class BrokerConnections:
             raise
 
     def start(self, wait: bool = True) -> None:
-        """Connect every broker in parallel; with wait, return once each is connected or failed."""
+        """Connect every broker in parallel; with wait, return once each is connected or failed.
+
+        Local brokers are spawned first, then the agents SDK is imported and its server objects built while the
+        brokers start up (the two cost about the same, so a cold start waits for one, not both)."""
         if not self._started:
             self._started = True
             self.run(self._start_all())
+            self._attach_servers()
         if wait:
             self.wait_ready()
+
+    def _attach_servers(self) -> None:
+        for link in self.links.values():
+            if link.server is None:
+                server, _ = build_server(link.entry, self.settings)
+                link.attach(server, self.loop)
 
     def wait_ready(self, timeout: float = CONNECT_TIMEOUT_S + 5) -> None:
         self.run(self._wait_all(), timeout=timeout)
@@ -300,6 +359,7 @@ class BrokerConnections:
         return [link.status() for link in self.links.values()]
 
     def servers(self) -> list[MCPServer]:
+        self._attach_servers()
         return [link.server for link in self.links.values()]
 
     def close(self) -> None:

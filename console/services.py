@@ -12,6 +12,7 @@ import json
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import platformdirs
@@ -19,9 +20,11 @@ import streamlit as st
 from keyring.errors import KeyringError, NoKeyringError
 from pydantic import SecretStr
 
-from agent.assistant import TradingAssistant
 from agent.connections import BrokerConnections
 from agent.settings import AgentSettings
+
+if TYPE_CHECKING:
+    from agent.assistant import TradingAssistant
 
 KEYRING_SERVICE = "trading-console"
 SECRET_NAMES = {"openai_api_key": "OPENAI_API_KEY", "api_key": "TRADING_API_KEY"}
@@ -130,6 +133,8 @@ def connections() -> BrokerConnections:
 
 
 def assistant() -> TradingAssistant:
+    from agent.assistant import TradingAssistant  # the agents SDK: imported while the brokers start, not before
+
     settings = agent_settings()
     conns = _connections(_key(settings))
     marker = (_key(settings), settings.model, settings.openai_base_url, settings.autonomous,
