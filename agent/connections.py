@@ -98,6 +98,8 @@ class BrokerLink:
         self._ready = asyncio.Event()
         self._drop = asyncio.Event()
         self._attached = asyncio.Event()
+        self.launched = asyncio.Event()
+        """Set once a local broker's subprocess is started (or failed to), and at once for a remote one."""
         self._closing = False
         self._owner: asyncio.Task | None = None
         self._generation = 0
@@ -124,6 +126,7 @@ class BrokerLink:
                         # A local broker starts now, while the agents SDK may still be importing: the two start-ups
                         # overlap instead of queueing. Leaving `process` (this task, as anyio requires) ends it.
                         self.streams = await process.enter_async_context(stdio_client(self.spawn))
+                    self.launched.set()
                     await self._attached.wait()
                     async with asyncio.timeout(CONNECT_TIMEOUT_S):
                         await self.server.connect()
@@ -132,6 +135,7 @@ class BrokerLink:
                     profile = await self.server.raw_call_tool("get_broker_profile", {})
                     self.profile = tool_payload(profile)
                 except Exception as exc:  # a broker that will not start must not take the others down
+                    self.launched.set()
                     self.state, self.last_error = "error", _describe(exc)
                     log.warning("broker %s: %s", self.entry.id, self.last_error)
                 self._ready.set()
@@ -162,6 +166,7 @@ class BrokerLink:
     async def close(self) -> None:
         self._closing = True
         self._drop.set()
+        self._attached.set()  # an owner still waiting for its SDK server object must not wait forever
         if self._owner:
             await self._owner
 
@@ -379,8 +384,12 @@ class BrokerConnections:
     # ------------------------------------------------------------------ async side (the loop)
 
     async def _start_all(self) -> None:
+        """Start every owner task and return once each local broker's subprocess is launched."""
         for link in self.links.values():
+            if link.spawn is None:
+                link.launched.set()
             link.start()
+        await asyncio.gather(*(link.launched.wait() for link in self.links.values()))
 
     async def _wait_all(self) -> None:
         await asyncio.gather(*(link.wait_ready() for link in self.links.values()))

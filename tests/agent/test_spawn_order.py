@@ -1,0 +1,42 @@
+"""Cold start: local brokers are spawned before the slow agents SDK import, so the two start-ups overlap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from agent.settings import PROJECT_ROOT
+from market_times import OPEN
+
+PROBE = r"""
+import json, sys
+spawns = []
+
+def hook(event, args):
+    if event == "subprocess.Popen" and "brokers" in list(map(str, args[1] or [])):
+        spawns.append({"args": list(map(str, args[1]))[-1], "agents_imported": "agents" in sys.modules})
+
+sys.addaudithook(hook)
+from agent.connections import BrokerConnections
+from agent.settings import AgentSettings
+
+connections = BrokerConnections(AgentSettings(data_dir=sys.argv[1], now=sys.argv[2]))
+try:
+    connections.start()
+    states = [s.state for s in connections.statuses()]
+finally:
+    connections.close()
+print(json.dumps({"spawns": spawns, "states": states, "agents_imported_at_end": "agents" in sys.modules}))
+"""
+
+
+def test_brokers_spawn_before_the_agents_sdk_is_imported(tmp_path):
+    """Both `brokers serve` subprocesses start while `agents` is not yet imported; both then connect."""
+    done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path), OPEN], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(s["args"] for s in report["spawns"]) == ["tradesphere", "velocity"]
+    assert not any(s["agents_imported"] for s in report["spawns"]), report
+    assert report["states"] == ["connected", "connected"] and report["agents_imported_at_end"]
