@@ -244,7 +244,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
     def list_orders(
         status: Annotated[str, Field(description="all (default), active (queued or open), queued, open, filled, cancelled, rejected, expired")] = "all",
         symbol: Annotated[str | None, Field(description="Only this ticker or company")] = None,
-        limit: Annotated[int, Field(description="Most recent N orders", ge=1, le=500)] = 100,
+        limit: Annotated[StrictInt, Field(description="Most recent N orders", ge=1, le=500)] = 100,
     ) -> Annotated[CallToolResult, OrdersResult]:
         """Orders at this broker, newest first, filtered by status and symbol."""
         orders = _business(lambda: engine.list_orders(status=status, symbol=symbol, limit=limit))

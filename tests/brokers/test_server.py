@@ -270,3 +270,11 @@ async def test_symbol_allowlist_from_the_environment(monkeypatch):
         assert refused.is_error and "MSFT is not on TradeSphere's allowed symbols (AAPL, KO)" in refused.content[0].text
         allowed = await call(client, "place_order", symbol="Apple", side="buy", quantity="1")
         assert allowed.structured_content["status"] == "filled"
+
+
+@pytest.mark.parametrize("limit", [True, "5", 2.0, 0, 501])
+async def test_list_orders_limit_must_be_a_whole_number_in_range(limit):
+    """JSON true, a string or a float is not a limit (pydantic would read true as 1); 0 and 501 are out of range."""
+    async with connect() as client:
+        refused = await call(client, "list_orders", limit=limit)
+        assert refused.is_error and "limit" in refused.content[0].text
