@@ -7,31 +7,13 @@ import json
 import sqlite3
 from pathlib import Path
 
-import keyring
 import pytest
 from gateway_process import GatewayProcess, free_port, process_env
-from keyring.backend import KeyringBackend
 from market_times import OPEN
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 GATEWAY_KEY = "console-gateway-key-" + "fedcba9876543210"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        self.store = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.store.pop((service, username), None)
 
 
 @pytest.fixture
@@ -44,29 +26,8 @@ def gateway(tmp_path):
         yield process
 
 
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def fresh_connections():
-    """Close the console's broker connections before the gateway they talk to stops."""
-    yield
-    from console import services
-
-    for close in services._CLOSERS:
-        close()
-    services._CLOSERS.clear()
-    services._connections.clear()
-
-
 @pytest.mark.parametrize("transport", ["sse", "streamable-http"])
-def test_settings_to_gateway_then_an_approved_order_lands_in_the_gateways_book(gateway, memory_keyring, fresh_connections, transport, tmp_path):
+def test_settings_to_gateway_then_an_approved_order_lands_in_the_gateways_book(gateway, memory_keyring, close_connections, transport, tmp_path):
     """Gateway mode + a stored key: the sidebar says so, the chat order waits, Approve places it at the gateway's broker."""
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.switch_page("pages/settings.py").run()

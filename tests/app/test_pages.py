@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -15,15 +13,8 @@ PAGES = ["pages/trade.py", "pages/portfolio.py", "pages/orders.py", "pages/broke
 
 
 @pytest.fixture(autouse=True)
-def fresh_connections():
+def fresh_connections(close_connections):
     """Each test starts its own brokers on its own data dir and ends them."""
-    yield
-    from console import services
-
-    for close in services._CLOSERS:
-        close()
-    services._CLOSERS.clear()
-    services._connections.clear()
 
 
 def app() -> AppTest:
@@ -82,40 +73,18 @@ def test_reject_places_nothing():
     assert "not placed" in _texts(at).lower()
 
 
-class MemoryKeyring(KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        self.store = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.store.pop((service, username), None)
-
-
-def test_settings_store_a_key_in_keyring_and_never_show_it():
+def test_settings_store_a_key_in_keyring_and_never_show_it(memory_keyring):
     """A stored key goes to keyring and appears in no element afterwards."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        at = app()
-        at.switch_page("pages/settings.py").run()
-        secret = "sk-test-" + "x" * 20
-        at.text_input(key="input-openai_api_key-0").input(secret)
-        at.button(key="store-openai_api_key").click().run()
-        assert backend.store[("trading-console", "openai_api_key")] == secret
-        at.switch_page("pages/settings.py").run()
-        assert secret not in _texts(at)
-        assert all(secret != getattr(w, "value", None) for w in at.text_input)
-        assert "keyring" in _texts(at)
-    finally:
-        keyring.set_keyring(previous)
+    at = app()
+    at.switch_page("pages/settings.py").run()
+    secret = "sk-test-" + "x" * 20
+    at.text_input(key="input-openai_api_key-0").input(secret)
+    at.button(key="store-openai_api_key").click().run()
+    assert memory_keyring.store[("trading-console", "openai_api_key")] == secret
+    at.switch_page("pages/settings.py").run()
+    assert secret not in _texts(at)
+    assert all(secret != getattr(w, "value", None) for w in at.text_input)
+    assert "keyring" in _texts(at)
 
 
 def test_sidebar_market_line_is_asked_of_the_broker_on_each_rerun():
