@@ -64,7 +64,8 @@ def _positive(value: object, field: str, places: int, maximum: Decimal) -> Decim
     if number is None:
         return None
     if number <= 0:
-        raise InvalidRequest(f"{field} must be positive, got {plain(number) if abs(number) < maximum else shorten(str(value))}")
+        # The value as sent ("0.000", "-1e400"), so the caller recognises what was refused.
+        raise InvalidRequest(f"{field} must be positive, got {shorten(str(value).strip())}")
     if number > maximum:
         raise InvalidRequest(f"{field} {shorten(str(value))} is larger than the maximum {plain(maximum)}")
     if decimal_places(number) > places:
@@ -112,7 +113,8 @@ class OrderRequest(BaseModel):
         amount = _positive(notional, "notional", 2, MAX_NOTIONAL)
         if (qty is None) == (amount is None):
             raise InvalidRequest(
-                "give either quantity (shares) or notional (dollars), not both"
+                f"give either quantity (shares) or notional (dollars), not both; got quantity {shorten(str(quantity))} "
+                f"and notional {shorten(str(notional))}"
                 if qty is not None
                 else "quantity (shares) or notional (dollars) is required"
             )
@@ -120,7 +122,7 @@ class OrderRequest(BaseModel):
         if type_ is OrderType.LIMIT:
             if limit is None:
                 raise InvalidRequest("limit_price is required for a limit order")
-            limit = _positive(limit, "limit_price", price_places(limit) if limit > 0 else 2, MAX_NOTIONAL)
+            limit = _positive(limit_price, "limit_price", price_places(limit) if limit > 0 else 2, MAX_NOTIONAL)
         elif limit is not None:
             raise InvalidRequest(f"limit_price {shorten(str(limit_price))} given for a market order; use order_type 'limit'")
         if client_order_id is not None:

@@ -29,7 +29,7 @@ from brokers.domain import (
     PositionView,
 )
 from brokers.engine import BrokerEngine
-from brokers.errors import BrokerError
+from brokers.errors import BrokerError, shorten
 from brokers.market_data import Quote
 from brokers.money import plain, usd
 from brokers.profiles import BrokerProfile
@@ -90,20 +90,36 @@ def _business(call: Callable[[], Any]) -> Any:
         raise ToolError(str(exc)) from None
 
 
-def _refuse_unknown_arguments(server: MCPServer):
+def _refuse_malformed_calls(server: MCPServer):
+    """Refuse a tool call the SDK would take or answer badly, naming what is wrong in a short tool error:
+    unknown arguments (which it would silently drop), arguments that are not an object and a tool name that is
+    not a string (which it answers with a bare "Invalid request parameters"), and an unknown tool (which it would
+    echo back in full, however long the name)."""
+
+    def refuse(text: str) -> CallToolResult:
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
     async def middleware(ctx, call_next):
         if ctx.method == "tools/call":
             params = ctx.params if isinstance(ctx.params, dict) else getattr(ctx.params, "__dict__", {}) or {}
             name = params.get("name")
-            arguments = params.get("arguments") or {}
-            tool = server._tool_manager.get_tool(name) if isinstance(name, str) else None
-            if tool is not None and isinstance(arguments, dict):
-                allowed = set(tool.parameters.get("properties", {}))
-                unknown = sorted(set(arguments) - allowed)
-                if unknown:
-                    listed = ", ".join(sorted(allowed)) or "none"
-                    text = f"Error executing tool {name}: unknown argument(s) {', '.join(map(repr, unknown))}; allowed: {listed}"
-                    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+            arguments = params.get("arguments")
+            if not isinstance(name, str):
+                return refuse(f"Error: tools/call needs the tool name as a string; got {type(name).__name__} "
+                              f"{shorten(repr(name))}")
+            tool = server._tool_manager.get_tool(name)
+            if tool is None:
+                listed = ", ".join(sorted(t.name for t in server._tool_manager.list_tools()))
+                return refuse(f"Unknown tool: {shorten(name)!r}; this broker's tools: {listed}")
+            if arguments is not None and not isinstance(arguments, dict):
+                return refuse(f"Error executing tool {name}: arguments must be an object of named fields; got "
+                              f"{type(arguments).__name__} {shorten(repr(arguments))}")
+            allowed = set(tool.parameters.get("properties", {}))
+            unknown = sorted(set(arguments or {}) - allowed)
+            if unknown:
+                listed = ", ".join(sorted(allowed)) or "none"
+                shown = ", ".join(repr(shorten(u)) for u in unknown[:10])
+                return refuse(f"Error executing tool {name}: unknown argument(s) {shown}; allowed: {listed}")
         return await call_next(ctx)
 
     return middleware
@@ -119,7 +135,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         ),
         **server_options,
     )
-    server.middleware.append(_refuse_unknown_arguments(server))
+    server.middleware.append(_refuse_malformed_calls(server))
     read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
     writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
 
