@@ -3,8 +3,9 @@
     python tests/reliability/crash_writer.py SEED TAG [SELF_KILL_AFTER]
 
 Opens the broker from the environment (TRADING_DATA_DIR, TRADING_NOW) exactly as the server does,
-then places, cancels and imports in a loop chosen by a seeded RNG. After each call returns (its
-transaction committed) it prints one JSON line, so the parent knows what was acknowledged. With
+then places, cancels and imports in a loop chosen by a seeded RNG. Before each call it prints what it
+is trying; after each call returns (its transaction committed) it prints one JSON line, so the parent
+knows what was attempted and what was acknowledged. With
 SELF_KILL_AFTER it sends itself SIGKILL from inside SQLite's progress handler after that many
 callbacks: death in the middle of a statement or a commit, at a reproducible point.
 """
@@ -75,14 +76,17 @@ def main() -> None:
             elif roll < 0.94:
                 active = engine.list_orders(status="active", limit=50)
                 if active:
+                    _say(trying="cancel")
                     order = engine.cancel_order(rng.choice(active).id)
                     _say(cancel=order.id, status=order.status.value)
                 continue
             else:
                 quantity, price = rng.randint(1, 20), f"{rng.randint(100, 50000) / 100:.2f}"
+                _say(trying="import")
                 engine.add_position(symbol, str(quantity), price)
                 _say(imported=[symbol, str(quantity), price])
                 continue
+            _say(trying="order")  # before the call: the parent counts it even if the call never returns
             order = engine.place_order(request)
             _say(cid=cid, id=order.id, status=order.status.value)
         except BrokerError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from market_times import OPEN
-from reliability_support import audit, payload, read_book, result_text, stdio_brokers
+from reliability_support import audit, count, lost_and_doubled, payload, read_book, result_text, stdio_brokers
 
 from brokers.profiles import get_profiles
 
@@ -20,12 +20,16 @@ async def test_same_client_order_id_retried_100_times_from_two_processes_places_
     async with stdio_brokers(2, tmp_path, OPEN) as (first, second):
         for arguments, status in ((market, "filled"), (resting, "open")):
             calls = [session.call_tool("place_order", arguments) for _ in range(RETRIES_PER_PROCESS) for session in (first, second)]
+            assert len(calls) == 100
+            count("orders_attempted", len(calls))
             results = await asyncio.gather(*calls)
             assert not [result_text(r) for r in results if r.is_error]
             ids = {payload(r)["id"] for r in results}
             assert len(ids) == 1, f"{len(ids)} different orders for one client_order_id"
             assert {payload(r)["status"] for r in results} == {status}
     book = audit(read_book(tmp_path / "tradesphere.db", "tradesphere"), get_profiles()["tradesphere"].commission)
+    lost, doubled = lost_and_doubled(book, ["retry-limit-1", "retry-market-1"])
+    assert not lost and not doubled, (lost, doubled)
     assert sorted(o["client_order_id"] for o in book.orders.values()) == ["retry-limit-1", "retry-market-1"]
     assert len(book.fills) == 1 and book.reference["KO"].quantity == 3
 
@@ -45,7 +49,9 @@ async def test_same_client_order_id_with_different_arguments_is_refused_and_plac
         placed = await first.call_tool("place_order", original)
         assert not placed.is_error, result_text(placed)
         before = read_book(tmp_path / "tradesphere.db", "tradesphere").snapshot()
-        results = await asyncio.gather(*[s.call_tool("place_order", v) for v in variants for s in (first, second)])
+        reuses = [s.call_tool("place_order", v) for v in variants for s in (first, second)]
+        count("orders_attempted", 2 + len(reuses))  # the original, the reuses, the true retry below
+        results = await asyncio.gather(*reuses)
         for result in results:
             text = result_text(result)
             assert result.is_error, f"a different order under a used client_order_id was accepted: {text}"
@@ -53,3 +59,5 @@ async def test_same_client_order_id_with_different_arguments_is_refused_and_plac
         assert read_book(tmp_path / "tradesphere.db", "tradesphere").snapshot() == before
         again = await second.call_tool("place_order", original)  # the true retry still answers with the original
         assert not again.is_error and payload(again)["id"] == payload(placed)["id"]
+    lost, doubled = lost_and_doubled(read_book(tmp_path / "tradesphere.db", "tradesphere"), ["reused-1"])
+    assert not lost and not doubled, (lost, doubled)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from market_times import OPEN
-from reliability_support import audit, payload, read_book, result_text, stdio_brokers
+from reliability_support import audit, count, lost_and_doubled, payload, read_book, result_text, stdio_brokers
 
 from brokers.profiles import get_profiles
 
@@ -55,13 +55,14 @@ def pg_url():
 
 async def test_two_processes_on_postgres_place_every_order_once(pg_url, tmp_path):
     """Two processes x 100 orders, each also retrying the other's ids, on one PostgreSQL database: 200 orders, cash conserved."""
-    count = 100
+    orders = 100
 
     async def writer(session, tag: str, other: str) -> list[str]:
         errors = []
-        for i in range(count):
+        for i in range(orders):
             calls = [{"client_order_id": f"{tag}-{i}"}] + ([{"client_order_id": f"{other}-{i}"}] if i % 3 == 0 else [])
             for extra in calls:
+                count("orders_attempted")
                 result = await session.call_tool("place_order", {"symbol": "PLUG", "side": "buy", "quantity": "1", **extra})
                 if result.is_error:
                     errors.append(result_text(result))
@@ -71,18 +72,25 @@ async def test_two_processes_on_postgres_place_every_order_once(pg_url, tmp_path
         errors = await asyncio.gather(writer(first, "a", "b"), writer(second, "b", "a"))
     assert errors == [[], []], [e[:3] for e in errors]
     book = audit(read_book(pg_url, "tradesphere"), get_profiles()["tradesphere"].commission)
-    assert len(book.orders) == 2 * count and len(book.fills) == 2 * count
-    assert book.reference["PLUG"].quantity == 2 * count
+    lost, doubled = lost_and_doubled(book, [f"{tag}-{i}" for tag in "ab" for i in range(orders)])
+    assert not lost and not doubled, (lost[:5], doubled[:5])
+    assert len(book.orders) == 2 * orders and len(book.fills) == 2 * orders
+    assert book.reference["PLUG"].quantity == 2 * orders
 
 
 async def test_same_client_order_id_from_two_processes_on_postgres_places_one_order(pg_url, tmp_path):
     """100 concurrent retries of one client_order_id from two processes on PostgreSQL: exactly one order; another use is refused."""
     arguments = {"symbol": "KO", "side": "buy", "quantity": "2", "client_order_id": "pg-retry-1"}
     async with stdio_brokers(2, tmp_path, OPEN, broker="velocity", TRADING_DATABASE_URL=pg_url) as (first, second):
-        results = await asyncio.gather(*(s.call_tool("place_order", arguments) for _ in range(50) for s in (first, second)))
-        assert not [result_text(r) for r in results if r.is_error]
+        retries = [s.call_tool("place_order", arguments) for _ in range(50) for s in (first, second)]
+        count("orders_attempted", len(retries))
+        results = await asyncio.gather(*retries)
+        assert len(results) == 100 and not [result_text(r) for r in results if r.is_error]
         assert len({payload(r)["id"] for r in results}) == 1
+        count("orders_attempted")
         different = await second.call_tool("place_order", {**arguments, "quantity": "3"})
         assert different.is_error and "pg-retry-1" in result_text(different)
     book = audit(read_book(pg_url, "velocity"), get_profiles()["velocity"].commission)
+    lost, doubled = lost_and_doubled(book, ["pg-retry-1"])
+    assert not lost and not doubled, (lost, doubled)
     assert [o["client_order_id"] for o in book.orders.values()] == ["pg-retry-1"] and len(book.fills) == 1
