@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from market_times import CLOSED, NEXT_OPEN, OPEN
 from mcp import Client
-from reliability_support import audit, payload, read_book, result_text, stdio_broker
+from reliability_support import audit, count, payload, read_book, result_text, stdio_broker
 
 from brokers.domain import OrderRequest
 from brokers.profiles import get_profile
@@ -35,10 +35,22 @@ def _book(engine):
 
 
 def _traded_nothing(before, after) -> bool:
-    """Cash, fills and positions unchanged (a rejected order may leave its rejected record)."""
-    return (before.cash, before.fees_paid, len(before.fills), before.positions) == (
+    """Cash, fills and positions unchanged (a rejected order may leave its rejected record); counted as a breach tried."""
+    held = (before.cash, before.fees_paid, len(before.fills), before.positions) == (
         after.cash, after.fees_paid, len(after.fills), after.positions,
     ) and all(o["status"] == "rejected" for i, o in after.orders.items() if i not in before.orders)
+    count("limit_breaches_tried")
+    count("limit_breaches_passed", not held)
+    return held
+
+
+async def _breach(session, arguments: dict):
+    """One place_order that a limit must refuse, counted as a breach tried (and as passed if it was not refused)."""
+    count("orders_attempted")
+    count("limit_breaches_tried")
+    result = await session.call_tool("place_order", arguments)
+    count("limit_breaches_passed", not result.is_error)
+    return result
 
 
 async def test_max_order_notional_refuses_every_way_round_it(monkeypatch):
@@ -57,12 +69,14 @@ async def test_max_order_notional_refuses_every_way_round_it(monkeypatch):
     async with Client(build_server(engine.profile, engine)) as client:
         for arguments in over:
             before = _book(engine)
+            count("orders_attempted")
             result = await client.call_tool("place_order", arguments)
             text = result_text(result)
             assert result.is_error and "$1,000.00" in text and "limit" in text, f"{arguments}: {text}"
             assert _traded_nothing(before, _book(engine)), arguments
             estimate = payload(await client.call_tool("estimate_order", {k: v for k, v in arguments.items() if k != "client_order_id"}))
             assert "limit" in (estimate.get("would_be_rejected") or ""), (arguments, estimate)
+        count("orders_attempted")
         under = await client.call_tool("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "4"})
         assert not under.is_error and payload(under)["status"] == "filled", result_text(under)
     audit(_book(engine))
@@ -74,6 +88,7 @@ async def test_max_order_notional_holds_when_a_queued_order_fills_higher(monkeyp
     close_value = 4 * closed.quote("AAPL").ask
     assert close_value <= 930, close_value  # AAPL closes at $229.77 and opens higher (deterministic feed)
     async with Client(build_server(closed.profile, closed)) as client:
+        count("orders_attempted")
         queued = await client.call_tool("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "4"})
         assert not queued.is_error and payload(queued)["status"] == "queued", result_text(queued)
     opened = _engine(monkeypatch, NEXT_OPEN, TRADING_MAX_ORDER_NOTIONAL="930")
@@ -82,6 +97,8 @@ async def test_max_order_notional_holds_when_a_queued_order_fills_higher(monkeyp
     [order] = opened.list_orders()
     book = audit(_book(opened))
     filled_value = sum((f["gross"] for f in book.fills), Decimal(0))
+    count("limit_breaches_tried")
+    count("limit_breaches_passed", filled_value > 930)
     assert filled_value <= 930, f"{order.status.value} at {order.average_fill_price}: ${filled_value} traded under a $930 limit"
     assert order.status.value == "rejected" and "930" in order.reject_reason, order
 
@@ -93,11 +110,13 @@ async def test_allowlist_refuses_other_symbols_by_any_name(monkeypatch):
     async with Client(build_server(engine.profile, engine)) as client:
         for symbol, side in (("KO", "buy"), ("Coca-Cola", "buy"), ("coke", "buy"), ("KO", "sell"), ("GOOGL", "buy"), ("google", "buy")):
             before = _book(engine)
+            count("orders_attempted")
             result = await client.call_tool("place_order", {"symbol": symbol, "side": side, "quantity": "1"})
             text = result_text(result)
             assert result.is_error and "allowed symbols" in text and "AAPL" in text, f"{symbol}: {text}"
             assert _traded_nothing(before, _book(engine)), symbol
         for symbol in ("AAPL", "apple", "MSFT", "Microsoft"):
+            count("orders_attempted")
             result = await client.call_tool("place_order", {"symbol": symbol, "side": "buy", "quantity": "1"})
             assert not result.is_error and payload(result)["status"] == "filled", result_text(result)
         profile = payload(await client.call_tool("get_broker_profile", {}))
@@ -123,28 +142,34 @@ async def test_read_only_refuses_every_write_and_still_reads(monkeypatch):
     ]
     async with Client(build_server(engine.profile, engine)) as client:
         for tool, arguments in writes:
+            count("orders_attempted" if tool == "place_order" else "other_writes_attempted")
+            count("limit_breaches_tried")
             result = await client.call_tool(tool, arguments)
+            count("limit_breaches_passed", not result.is_error)
             assert result.is_error and "read-only" in result_text(result), f"{tool}: {result_text(result)}"
         for tool in ("get_account", "fetch_positions", "list_orders", "get_portfolio_summary", "get_broker_profile"):
             assert not (await client.call_tool(tool, {})).is_error, tool
         assert not (await client.call_tool("get_quote", {"symbol": "AAPL"})).is_error
         assert not (await client.call_tool("estimate_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})).is_error
-    assert _book(engine).snapshot() == before
-    assert _book(engine).orders[resting.id]["status"] == "open"
+    after = _book(engine)
+    count("limit_breaches_passed", after.snapshot() != before)
+    assert after.snapshot() == before
+    assert after.orders[resting.id]["status"] == "open"
 
 
 async def test_limits_hold_in_the_real_server_process(tmp_path):
     """The TRADING_* limits reach a real `python -m brokers serve` process and hold against raw MCP calls."""
     limits = {"TRADING_MAX_ORDER_NOTIONAL": "500", "TRADING_SYMBOL_ALLOWLIST": "KO,PLUG"}
     async with stdio_broker(tmp_path, OPEN, **limits) as session:
-        too_big = await session.call_tool("place_order", {"symbol": "KO", "side": "buy", "quantity": "7"})
+        too_big = await _breach(session, {"symbol": "KO", "side": "buy", "quantity": "7"})
         assert too_big.is_error and "$500.00" in result_text(too_big)
-        not_listed = await session.call_tool("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})
+        not_listed = await _breach(session, {"symbol": "AAPL", "side": "buy", "quantity": "1"})
         assert not_listed.is_error and "allowed symbols" in result_text(not_listed)
+        count("orders_attempted")
         fine = await session.call_tool("place_order", {"symbol": "KO", "side": "buy", "quantity": "6"})
         assert not fine.is_error, result_text(fine)
     async with stdio_broker(tmp_path, OPEN, TRADING_READ_ONLY="1") as session:
-        refused = await session.call_tool("place_order", {"symbol": "KO", "side": "buy", "quantity": "1"})
+        refused = await _breach(session, {"symbol": "KO", "side": "buy", "quantity": "1"})
         assert refused.is_error and "read-only" in result_text(refused)
     book = audit(read_book(tmp_path / "tradesphere.db", "tradesphere"))
     assert [o["status"] for o in book.orders.values()] == ["rejected", "rejected", "filled"]
