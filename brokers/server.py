@@ -166,8 +166,11 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         )
         return _text_result(result, text)
 
+    # async: a quote is computed in memory from the simulated feed (~20 us, no database, no network), so it runs
+    # on the event loop; a sync tool would hop to a worker thread and back (most of a gateway call's cost, bench).
+    # A quote source that does I/O must make this a sync tool again.
     @server.tool(annotations=read_only)
-    def get_quote(symbol: Symbol) -> Annotated[CallToolResult, Quote]:
+    async def get_quote(symbol: Symbol) -> Annotated[CallToolResult, Quote]:
         """Current simulated bid, ask and last price for a ticker or company name."""
         quote = _business(lambda: engine.quote(symbol))
         state = "market open" if quote.market_open else "market closed, last close"

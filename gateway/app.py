@@ -7,6 +7,7 @@ check and audit (gateway/policy.py).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from typing import Literal
 
@@ -72,8 +73,15 @@ class HealthReport(BaseModel):
     """Broker id -> `ok` or `unreachable: <error type>` (never the error text: it may hold a database URL)."""
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """A gateway serving every broker profile; opens each broker's database now."""
+def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: bool = False) -> FastAPI:
+    """A gateway serving every broker profile; opens each broker's database now.
+
+    `freeze_startup_heap` is for the app a server process runs (`uvicorn gateway.app:app`): once started,
+    every object alive then (the modules, servers, calendars: ~200k) moves out of the garbage collector's
+    reach (`gc.freeze`). Otherwise each full collection walks them all, ~150 ms with the event loop
+    stopped, a few times a minute under load: most of the p99 latency (bench/gateway_load.py). A test
+    process that builds many apps leaves it off, since frozen objects are never freed.
+    """
     settings = settings or get_settings()
     profiles = get_profiles()
     keys = KeyStore(settings.keys_path, settings.api_key)
@@ -99,6 +107,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             if not keys.configured():
                 log.error("no API key configured: the broker routes refuse every request. To open them, %s",
                           HOW_TO_CREATE_A_KEY)
+            if freeze_startup_heap:
+                gc.collect()
+                gc.freeze()
             try:
                 yield
             finally:
@@ -145,8 +156,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     for broker_id, server in servers.items():
+        # json_response: a streamable HTTP POST is answered with one JSON body instead of an SSE stream of one event
+        # (a stateless mount has no session to stream anything else on); the stream's tasks were ~30 % of a call's
+        # CPU (bench). MCP clients accept both: they send `Accept: application/json, text/event-stream`.
         routes = (server.sse_app(transport_security=security, max_request_body_size=settings.max_body_bytes).routes
-                  + server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True,
+                  + server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
                                                transport_security=security,
                                                max_request_body_size=settings.max_body_bytes).routes)
         guard = BrokerGuard(Starlette(routes=routes), broker_id, keys, rate_limiter, sessions, audit=audit,
@@ -159,6 +173,6 @@ def __getattr__(name: str):
     # `uvicorn gateway.app:app` reads this attribute; building it lazily keeps `import gateway.app`
     # (tests, the CLI, the bench) from opening databases under whatever environment is current.
     if name == "app":
-        globals()["app"] = created = create_app()
+        globals()["app"] = created = create_app(freeze_startup_heap=True)
         return created
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -58,11 +58,12 @@ class BrokerGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not self.keys.configured():
+        known = self.keys.known()
+        if not known:
             self._log_no_key()
             await _refuse(send, 503, "no API key is configured on this gateway; the broker routes are closed")
             return
-        key = self.keys.authenticate(presented_key(scope["headers"]))
+        key = self.keys.authenticate(presented_key(scope["headers"]), known)
         if key is None:
             await _refuse(send, 401, "missing or unknown API key (send X-API-Key or Authorization: Bearer)",
                          [(b"www-authenticate", b'Bearer realm="trading-gateway"')])

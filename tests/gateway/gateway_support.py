@@ -25,9 +25,12 @@ def call(tool: str, arguments: dict | None = None, request_id: int = 1) -> dict:
     return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": tool, "arguments": arguments or {}}}
 
 
-def sse_data(text: str) -> list[dict]:
-    """The JSON payloads of an SSE-framed answer (stateless streamable HTTP answers that way)."""
-    return [json.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
+def answers(response: httpx.Response) -> list[dict]:
+    """The JSON-RPC messages of a streamable HTTP answer: one JSON body (what the gateway sends) or SSE-framed."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        return [json.loads(line[5:]) for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+    payload = response.json()
+    return payload if isinstance(payload, list) else [payload]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from gateway_support import MCP_HEADERS, ORDER, TRADE_KEY, call, running, sse_data
+from gateway_support import MCP_HEADERS, ORDER, TRADE_KEY, answers, call, running
 
 ROUTES = [("GET", "/tradesphere/sse"), ("GET", "/velocity/sse"), ("POST", "/tradesphere/mcp"), ("POST", "/velocity/mcp"),
           ("POST", "/tradesphere/messages/?session_id=" + "0" * 32), ("POST", "/velocity/messages/?session_id=" + "0" * 32)]
@@ -30,7 +30,7 @@ async def test_a_known_key_is_accepted_from_either_header(gateway, header):
     value = TRADE_KEY if header == "X-API-Key" else f"bearer {TRADE_KEY}"
     response = await gateway.client.post("/velocity/mcp", json=call("get_account"), headers={**MCP_HEADERS, header: value})
     assert response.status_code == 200
-    assert sse_data(response.text)[0]["result"]["structuredContent"]["cash"] == "100000.00"
+    assert answers(response)[0]["result"]["structuredContent"]["cash"] == "100000.00"
 
 
 async def test_no_key_configured_refuses_broker_routes_and_logs_how_to_create_one(monkeypatch, tmp_path, caplog):

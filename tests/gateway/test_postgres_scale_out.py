@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from gateway_support import MCP_HEADERS, GatewayProcess, call, process_env, sse_data
+from gateway_support import MCP_HEADERS, GatewayProcess, answers, call, process_env
 from market_times import OPEN
 from postgres_server import PostgresServer, server_binaries
 
@@ -52,7 +52,7 @@ class Caller:
             response = await self.client.post(f"{self.urls[instance]}/{broker}/mcp", json=call(tool, arguments, next(self.ids)),
                                               headers={**MCP_HEADERS, "X-API-Key": KEY})
         assert response.status_code == 200, response.text[:300]
-        return sse_data(response.text)[0]["result"]
+        return answers(response)[0]["result"]
 
 
 async def _trade(urls: list[str], broker: str) -> dict:

@@ -4,6 +4,8 @@ allowed hosts are configurable (and Render's own host name is allowed by itself)
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from gateway_support import MCP_HEADERS, TRADE_KEY, call, running
 
@@ -77,3 +79,36 @@ async def test_allowed_hosts_are_configurable_for_a_deployment(gateway_env, monk
         assert await status(Host="gateway.example.com", Origin="https://console.example.com") == 200
         assert await status(Host="gateway.example.com", Origin="https://other.example.com") == 403
         assert await status(Host="127.0.0.1:8000") == 421  # the loopback defaults were replaced
+
+
+class _Clock:
+    """Stands in for the `time` module of the rate limiter and its storage: time moves only when told."""
+
+    def __init__(self, now: float):
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_the_in_memory_rate_limit_counts_without_a_thread_and_drops_expired_hits(monkeypatch):
+    import limits.storage.memory
+
+    import gateway.ratelimit
+    from gateway.ratelimit import KeyRateLimiter
+
+    clock = _Clock(1_000_000.0)
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    monkeypatch.setattr(gateway.ratelimit, "time", clock)
+    threads = threading.active_count()
+    limiter = KeyRateLimiter("3/second")
+    assert [limiter.hit("desk").allowed for _ in range(4)] == [True, True, True, False]
+    assert limiter.hit("reader").allowed  # its own budget
+    assert threading.active_count() == threads  # the stock storage starts a timer thread on every hit
+    clock.now += 1.5
+    decision = limiter.hit("desk")
+    assert decision.allowed and decision.remaining == 2
+    assert sum(len(hits) for hits in limiter.limiter.storage.events.values()) == 1  # expired hits dropped, both keys'

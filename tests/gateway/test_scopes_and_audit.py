@@ -6,7 +6,7 @@ line with the key's name, never the key. An SSE session id is useless to any oth
 from __future__ import annotations
 
 import pytest
-from gateway_support import MCP_HEADERS, ORDER, TRADE_KEY, AsgiSse, call, sse_data
+from gateway_support import MCP_HEADERS, ORDER, TRADE_KEY, AsgiSse, answers, call
 
 ORDER_CALLS = [("place_order", ORDER), ("cancel_order", {"order_id": "nope"}),
                ("add_position", {"symbol": "MSFT", "quantity": "3", "purchase_price": "100"})]
@@ -14,7 +14,7 @@ ORDER_CALLS = [("place_order", ORDER), ("cancel_order", {"order_id": "nope"}),
 
 async def _cash(gateway, broker: str) -> str:
     response = await gateway.client.post(f"/{broker}/mcp", json=call("get_account"), headers={**MCP_HEADERS, "X-API-Key": TRADE_KEY})
-    return sse_data(response.text)[0]["result"]["structuredContent"]["cash"]
+    return answers(response)[0]["result"]["structuredContent"]["cash"]
 
 
 @pytest.mark.parametrize(("tool", "arguments"), ORDER_CALLS, ids=[t for t, _ in ORDER_CALLS])
@@ -42,7 +42,7 @@ async def test_read_key_calling_an_order_tool_outside_its_own_sse_session_is_403
 async def test_read_key_may_call_read_tools_and_a_refused_call_hidden_in_a_batch_is_still_403(gateway):
     headers = {**MCP_HEADERS, "X-API-Key": gateway.read_key}
     quote = await gateway.client.post("/velocity/mcp", json=call("get_quote", {"symbol": "AAPL"}), headers=headers)
-    assert quote.status_code == 200 and sse_data(quote.text)[0]["result"]["structuredContent"]["symbol"] == "AAPL"
+    assert quote.status_code == 200 and answers(quote)[0]["result"]["structuredContent"]["symbol"] == "AAPL"
     batch = [call("get_account", request_id=1), call("place_order", ORDER, request_id=2)]
     assert (await gateway.client.post("/velocity/mcp", json=batch, headers=headers)).status_code == 403
 
@@ -70,7 +70,7 @@ async def test_the_mcp_level_check_refuses_even_when_the_http_check_is_bypassed(
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unguarded), base_url="http://127.0.0.1:8000") as client:
         response = await client.post("/tradesphere/mcp", json=call("place_order", ORDER), headers=MCP_HEADERS)
-    result = sse_data(response.text)[0]["result"]
+    result = answers(response)[0]["result"]
     assert result["isError"] is True and "forbidden: " in result["content"][0]["text"]
     assert [(a["key"], a["status"]) for a in gateway.audit_lines()] == [(None if caller == "none" else "reader", "forbidden")]
     assert await _cash(gateway, "tradesphere") == "100000.00"
@@ -99,7 +99,7 @@ async def test_order_tool_call_is_audited_with_key_name_and_result_never_the_key
     else:
         response = await gateway.client.post("/velocity/mcp", json=call("place_order", arguments),
                                              headers={**MCP_HEADERS, "Authorization": f"Bearer {gateway.other_trade_key}"})
-        placed = sse_data(response.text)[0]["result"]
+        placed = answers(response)[0]["result"]
     order = placed["structuredContent"]
     assert order["status"] == "filled"
     (line,) = gateway.audit_lines()
