@@ -1,9 +1,10 @@
-"""`python -m gateway serve [--host 127.0.0.1] [--port N]` and `python -m gateway keys create|list|revoke`."""
+"""`python -m gateway serve [--host 127.0.0.1] [--port N] [--workers N]` and `python -m gateway keys create|list|revoke`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from pydantic import ValidationError
@@ -20,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the gateway (uvicorn)")
     serve.add_argument("--host", help="bind address (default GATEWAY_HOST or 127.0.0.1; 0.0.0.0 only when you mean it)")
     serve.add_argument("--port", type=int, help="port (default GATEWAY_PORT, PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default GATEWAY_WORKERS or 1); more than one "
+                                                   "serves streamable HTTP only (SSE answers 503) and counts the "
+                                                   "memory rate limit per worker")
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
     create = keys.add_parser("create", help="make a key, print it once, store only its hash")
     create.add_argument("--name", required=True, help="who holds it (what the audit log records)")
@@ -31,13 +35,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(settings: GatewaySettings, host: str | None, port: int | None) -> int:
+def _serve(settings: GatewaySettings, host: str | None, port: int | None, workers: int | None) -> int:
     import uvicorn
 
     host = host or settings.host
     if host in ("0.0.0.0", "::"):
         log.warning("listening on every interface (%s): keep API keys secret and the Host allowlist tight", host)
-    uvicorn.run("gateway.app:app", host=host, port=port or settings.port)
+    workers = settings.workers if workers is None else workers
+    if workers < 1:
+        print(f"error: --workers must be 1 or more; got {workers}", file=sys.stderr)
+        return 2
+    if workers > 1:
+        os.environ["GATEWAY_WORKERS"] = str(workers)  # each worker process builds its app from the environment
+        log.warning("%d workers: SSE (/<broker>/sse) answers 503, since a session lives in one worker while its "
+                    "messages reach any of them; streamable HTTP (/<broker>/mcp) is served by every worker", workers)
+        if settings.rate_limit_storage.startswith("memory"):
+            log.warning("%d workers with the in-memory rate limit: each worker counts %s per key on its own, so a key "
+                        "may make up to %d times that; GATEWAY_RATE_LIMIT_STORAGE=redis://... makes it one budget",
+                        workers, settings.rate_limit, workers)
+    uvicorn.run("gateway.app:app", host=host, port=port or settings.port, workers=workers)
     return 0
 
 
@@ -67,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         if args.command == "serve":
-            return _serve(settings, args.host, args.port)
+            return _serve(settings, args.host, args.port, args.workers)
         return _keys(settings, args)
     except ValidationError as exc:
         print(f"error: bad gateway setting: {'; '.join(e['msg'] for e in exc.errors())}", file=sys.stderr)

@@ -102,8 +102,9 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
         async with contextlib.AsyncExitStack() as stack:
             for server in servers.values():
                 await stack.enter_async_context(server.session_manager.run())
-            log.info("gateway %s serving %s; %d API key(s) configured; audit to %s", __version__,
-                     ", ".join(f"/{b}" for b in servers), len(keys.known()), settings.audit_target)
+            log.info("gateway %s serving %s; %d API key(s) configured; audit to %s%s", __version__,
+                     ", ".join(f"/{b}" for b in servers), len(keys.known()), settings.audit_target,
+                     f"; one of {settings.workers} workers: streamable HTTP only" if settings.workers > 1 else "")
             if not keys.configured():
                 log.error("no API key configured: the broker routes refuse every request. To open them, %s",
                           HOW_TO_CREATE_A_KEY)
@@ -164,7 +165,7 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
                                                transport_security=security,
                                                max_request_body_size=settings.max_body_bytes).routes)
         guard = BrokerGuard(Starlette(routes=routes), broker_id, keys, rate_limiter, sessions, audit=audit,
-                            max_body_bytes=settings.max_body_bytes)
+                            max_body_bytes=settings.max_body_bytes, workers=settings.workers)
         app.mount(f"/{broker_id}", guard)
     return app
 

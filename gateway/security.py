@@ -3,6 +3,8 @@
 In order, for every request under /<broker>/:
 - no key configured at all -> 503, and the log says how to create one;
 - no key, or an unknown one (X-API-Key or Authorization: Bearer) -> 401;
+- SSE on a gateway of several worker processes -> 503 (a session lives in the worker that opened it, while
+  each message POST reaches whichever worker accepts it; streamable HTTP is stateless and served by all);
 - past the key's rate limit -> 429 with Retry-After; every answer carries X-RateLimit-*;
 - a read key's POST whose JSON-RPC body calls an order tool -> 403, except inside an SSE session that
   key opened itself (below);
@@ -40,7 +42,7 @@ class BrokerGuard:
     """Pure ASGI middleware in front of one broker's MCP app (SSE and streamable HTTP routes)."""
 
     def __init__(self, app, broker_id: str, keys: KeyStore, rate_limiter: KeyRateLimiter, sessions: SseSessions,
-                 audit=None, max_body_bytes: int = 1_048_576):
+                 audit=None, max_body_bytes: int = 1_048_576, workers: int = 1):
         self.app = app
         """The broker's MCP app this guard protects."""
         self.broker_id = broker_id
@@ -49,6 +51,8 @@ class BrokerGuard:
         self.sessions = sessions
         self.audit = audit
         self.max_body_bytes = max_body_bytes
+        self.workers = workers
+        """Worker processes serving this gateway; SSE needs exactly one."""
         self._no_key_logged_at = float("-inf")
 
     async def __call__(self, scope, receive, send):
@@ -68,6 +72,11 @@ class BrokerGuard:
             await _refuse(send, 401, "missing or unknown API key (send X-API-Key or Authorization: Bearer)",
                          [(b"www-authenticate", b'Bearer realm="trading-gateway"')])
             return
+        route, method = _route_path(scope), scope["method"]
+        if self.workers > 1 and (route == "/sse" or route.startswith("/messages")):
+            await _refuse(send, 503, f"SSE is off on this gateway: it runs {self.workers} worker processes and an SSE "
+                                     f"session lives in one of them; use streamable HTTP at /{self.broker_id}/mcp")
+            return
         decision = self.rate_limiter.hit(key.name)
         rate_headers = decision.headers()
         if not decision.allowed:
@@ -76,7 +85,6 @@ class BrokerGuard:
             return
         send = _with_headers(send, rate_headers)
         scope.setdefault("state", {})[CALLER] = key
-        route, method = _route_path(scope), scope["method"]
 
         if method == "GET" and route == "/sse":
             await self._sse_stream(key, scope, receive, send)

@@ -57,6 +57,11 @@ class GatewaySettings(BaseSettings):
     """Largest MCP message accepted, in bytes (GATEWAY_MAX_BODY_BYTES); larger gets 413."""
     max_sse_sessions_per_key: int = Field(default=16, ge=1)
     """Open SSE streams one key may hold at once (GATEWAY_MAX_SSE_SESSIONS_PER_KEY); more gets 429."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Worker processes (GATEWAY_WORKERS, or `python -m gateway serve --workers N`). With more than one, SSE is
+    refused with 503 (a session lives in the worker that opened it, while each message POST reaches whichever
+    worker accepts it) and the `memory://` rate limit counts per worker; streamable HTTP is stateless and is
+    served by every worker. Set it too when running `uvicorn --workers N` yourself."""
     health_timeout_s: float = Field(default=3.0, gt=0)
     """How long /health waits for each broker's database (GATEWAY_HEALTH_TIMEOUT_S)."""
 
