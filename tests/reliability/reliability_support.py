@@ -280,6 +280,13 @@ def check_book(book: Book, commission=None) -> Book:
                    *(p["realized_pnl"] for p in book.positions.values()), *(f["gross"] for f in book.fills),
                    *(f["fees"] for f in book.fills)):
         assert isinstance(amount, Decimal) and places(amount) <= 2, amount
+    # Quantities never grow past the six places an order may carry, prices past the four an import may carry.
+    for row in (*book.orders.values(), *book.fills, *book.positions.values()):
+        for key in ("quantity", "filled_quantity"):
+            if row.get(key) is not None:
+                assert places(row[key]) <= 6, (key, row)
+    for price in (*(f["price"] for f in book.fills), *(o["average_fill_price"] for o in book.filled)):
+        assert places(price) <= 4, price
     book.reference = reference
     return book
 
