@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from gateway_process import GatewayProcess, process_env
 from market_times import OPEN
-from reliability_support import ROOT, audit, count, lost_and_doubled, read_book
+from reliability_support import audit, count, lost_and_doubled, read_book
 
 RATE = 60  # requests per minute per key
 BROKERS = ("tradesphere", "velocity")
@@ -60,31 +55,11 @@ def gateway(tmp_path_factory):
     keys = {name: store.create(name, "trade") for name in ("alice", "bob", "hammer", *(f"load{i}" for i in range(LOAD_KEYS)))}
     keys["reader"] = store.create("reader", "read")
     keys["env:API_KEY"] = "env-key-" + secrets.token_urlsafe(24)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING_", "GATEWAY_"))}
-    env.update(API_KEY=keys["env:API_KEY"], GATEWAY_KEYS_FILE=str(data / "keys.json"), GATEWAY_RATE_LIMIT=f"{RATE}/minute",
-               TRADING_DATA_DIR=str(data), TRADING_NOW=OPEN, PYTHONPATH=str(ROOT))
     log = data / "gateway.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "gateway.app:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):  # bounded readiness poll on /health; no timing is asserted
-                try:
-                    urllib.request.urlopen(url + "/health", timeout=1)
-                    break
-                except OSError:
-                    assert process.poll() is None, log.read_text()
-                    time.sleep(0.1)
-            yield Gateway(url, data, log, keys)
-        finally:
-            process.terminate()
-            process.wait(10)
+    env = process_env(API_KEY=keys["env:API_KEY"], GATEWAY_KEYS_FILE=str(data / "keys.json"),
+                      GATEWAY_RATE_LIMIT=f"{RATE}/minute", TRADING_DATA_DIR=str(data), TRADING_NOW=OPEN)
+    with GatewayProcess.uvicorn(env, log) as process:  # ready once /health answers
+        yield Gateway(process.url, data, log, keys)
 
 
 def _call(tool: str, arguments: dict, request_id: int = 1) -> dict:
