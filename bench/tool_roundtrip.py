@@ -1,6 +1,9 @@
-"""Broker tool round trip (`get_account`) on a kept-open session, per transport, against a no-op tool on a
-bare MCP SDK server over the same transport (bench/bare_server.py). Both sessions are open at once and
-the calls alternate, so drift on the machine hits both sides alike."""
+"""Broker tool round trip (`get_account`) on a kept-open session, per transport (stdio, SSE, streamable HTTP on
+127.0.0.1 ephemeral ports), against a no-op tool on a bare MCP SDK server over the same transport
+(bench/bare_server.py). Both sessions are open at once and the calls alternate, so drift on the machine
+hits both sides alike. A diagnostic row splits get_account's extra time: the engine's read
+(`BrokerEngine.account`, timed in this process on the same database) and what is left for the server's
+tool wrapper (worker-thread hop, result model, output validation, JSON)."""
 
 from __future__ import annotations
 
@@ -23,14 +26,14 @@ from bench.environment import (
     run_env,
     start,
     stop,
+    trading_environment,
     wait_for_port,
 )
 from bench.report import FigureResult, Row, verdict
 from bench.stats import ratio, summarize
 
 TRANSPORTS = ("stdio", "sse", "streamable-http")
-QUICK_TRANSPORTS = ("stdio",)
-"""--quick measures the console's own transport only: each HTTP pair costs two more server start-ups."""
+"""Every transport, in --quick too: the HTTP servers start while the stdio pair is measured."""
 BROKER = "velocity"
 TARGET_RATIO = 1.5
 WARMUP_CALLS = 20
@@ -88,8 +91,9 @@ async def _measure(transport: str, env: dict[str, str], calls: int, ports: dict[
 
 def run(config: BenchConfig) -> FigureResult:
     calls = config.reps(100, 1000)
-    transports = QUICK_TRANSPORTS if config.quick else TRANSPORTS
-    env = run_env(config.data_dir("tool-roundtrip"))
+    transports = TRANSPORTS
+    data_dir = config.data_dir("tool-roundtrip")
+    env = run_env(data_dir)
     result = FigureResult("tool_roundtrip")
     servers = []
     try:
@@ -124,4 +128,36 @@ def run(config: BenchConfig) -> FigureResult:
     finally:
         for process, _ in servers:
             stop(process)
+    engine_read = _engine_read_ms(data_dir, config.reps(100, 500))
+    result.data["engine_account_ms"] = round(engine_read.median, 3)
+    result.data["engine_account_ms_spread"] = engine_read.to_json()
+    left = {t: result.data[t.replace("-", "_")]["get_account_ms"] - result.data[t.replace("-", "_")]["noop_bare_ms"]
+            - engine_read.median for t in transports}
+    for transport, extra in left.items():
+        result.data[transport.replace("-", "_")]["server_wrapper_ms"] = round(extra, 3)
+    result.rows.append(Row(
+        "  (diagnostic) get_account's own work: the engine read, in process, same database",
+        engine_read.text("ms", 2),
+        "get_account - bare no-op - engine read: " + ", ".join(f"{t} {v:.2f} ms" for t, v in left.items()),
+    ))
     return result
+
+
+def _engine_read_ms(data_dir, calls: int):
+    """`BrokerEngine.account()` alone, in this process, on the database the broker server used."""
+    from brokers.profiles import get_profiles
+    from brokers.runtime import open_engine
+
+    with trading_environment(data_dir):
+        engine = open_engine(get_profiles()[BROKER])
+        try:
+            for _ in range(WARMUP_CALLS):
+                engine.account()
+            samples = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                engine.account()
+                samples.append((time.perf_counter() - started) * 1000)
+        finally:
+            engine.db.dispose()
+    return summarize(samples)
