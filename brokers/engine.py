@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from brokers.book import ACTIVE_STATUSES, Book, OrderRecord, PositionRecord, orders
 from brokers.clock import MarketClock, eastern
 from brokers.domain import (
     MAX_NOTIONAL,
@@ -40,7 +43,7 @@ from brokers.domain import (
 from brokers.errors import DuplicateClientOrderId, InvalidRequest, OrderNotFound, TradingDisabled, shorten
 from brokers.market_data import Quote, SimulatedFeed
 from brokers.money import ZERO, money, plain, round_down, usd
-from brokers.persistence import AccountRow, BrokerDatabase, FillRow, OrderRow, PositionRow
+from brokers.persistence import BrokerDatabase
 from brokers.profiles import BrokerProfile, RiskLimits
 from brokers.symbols import SymbolDirectory
 
@@ -49,6 +52,7 @@ log = logging.getLogger(__name__)
 ORDER_STATUS_FILTERS = ("all", "active", *(s.value for s in OrderStatus))
 MAX_LIST_LIMIT = 500
 EQUITY_CURVE_POINTS = 500
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,27 +92,44 @@ class BrokerEngine:
         self._ensure_account()
         self.process_due()
 
-    # ----------------------------------------------------------------- account set-up
+    # ----------------------------------------------------------------- transactions
 
     def _ensure_account(self) -> None:
         try:
-            with self.db.transaction() as session:
-                if session.get(AccountRow, self.profile.id) is None:
-                    session.add(
-                        AccountRow(
-                            broker=self.profile.id,
-                            starting_cash=self.profile.starting_cash,
-                            cash=self.profile.starting_cash,
-                            realized_pnl=ZERO,
-                            fees_paid=ZERO,
-                            created_at=self.clock.now(),
-                        )
-                    )
+            with self._writing() as book:
+                book.load()
+                if book.account is None:
+                    book.open_account(self.profile.starting_cash, self.clock.now())
         except IntegrityError:
             pass  # another process opened the account at the same moment
 
-    def _account(self, session: Session) -> AccountRow:
-        return session.get(AccountRow, self.profile.id)
+    @contextmanager
+    def _writing(self) -> Iterator[Book]:
+        """A write transaction's book: its changes are written just before the commit, or dropped with an error."""
+        with self.db.write() as connection:
+            book = Book(connection, self.profile.id)
+            yield book
+            book.flush()
+
+    def _read(self, answer: Callable[[Book, datetime, list[OrderRecord]], T], symbol: str | None = None) -> T:
+        """`answer(book, now, active orders)` from one consistent read that takes no write lock.
+
+        Only when the read finds an order whose time has come does it take the write transaction, process
+        the due orders there and answer from the book as it then stands.
+        """
+        with self.db.read() as connection:
+            book = Book(connection, self.profile.id)
+            book.load(symbol)
+            now = self.clock.now()
+            active = book.active_orders()
+            if not any(self._is_due(order, now) for order in active):
+                return answer(book, now, active)
+        with self._writing() as book:
+            book.load(symbol)
+            now = self.clock.now()
+            active = self._process_due(book, now)
+            book.flush()  # the answer reads positions, orders and fills back from the database
+            return answer(book, now, active)
 
     # ----------------------------------------------------------------- orders
 
@@ -116,61 +137,64 @@ class BrokerEngine:
         """Place an order: fill it now, queue it for its time, rest it (limit), or reject it with the numbers."""
         self._require_trading()
         request = self._with_symbol(request)
-        with self.db.transaction() as session:
+        fingerprint = request.fingerprint()
+        with self._writing() as book:
+            book.load(request.symbol, request.client_order_id)
             now = self.clock.now()
-            self._process_due(session, now)
-            if request.client_order_id:
-                existing = session.scalar(select(OrderRow).where(OrderRow.client_order_id == request.client_order_id))
-                if existing is not None:
-                    if existing.fingerprint != request.fingerprint():
-                        raise DuplicateClientOrderId(
-                            f"client_order_id {request.client_order_id!r} was already used for a different order "
-                            f"({existing.side} {plain(existing.quantity or existing.notional)} {existing.symbol}); "
-                            "nothing was placed"
-                        )
-                    return self._view(existing, note="Already placed with this client_order_id; nothing new was placed.")
-            plan = self._plan(session, request, now)
-            order = OrderRow(
-                id=uuid.uuid4().hex[:16],
-                client_order_id=request.client_order_id,
-                fingerprint=request.fingerprint(),
-                symbol=request.symbol,
-                side=request.side.value,
-                quantity=request.quantity,
-                notional=request.notional,
-                order_type=request.order_type.value,
-                limit_price=request.limit_price,
-                time_in_force=request.time_in_force.value,
-                status=plan.status.value,
-                filled_quantity=ZERO,
-                average_fill_price=None,
-                fees=ZERO,
-                reserved_cash=ZERO,
-                submitted_at=now,
-                executes_at=plan.executes_at,
-                expires_at=plan.expires_at,
-                filled_at=None,
-                updated_at=now,
-                reject_reason=plan.reject_reason,
-            )
-            if plan.status.is_active and request.side is Side.BUY:
-                order.reserved_cash = plan.trade_value + plan.fees
-            session.add(order)
-            session.flush()
-            if plan.fills_now:
-                self._fill(session, order, plan.price, now)
-            if order.status == OrderStatus.REJECTED:
-                log.info("%s rejected order %s: %s", self.profile.id, order.id, order.reject_reason)
-            return self._view(order)
+            self._process_due(book, now)
+            if book.client_order_seq is not None:
+                existing = book.order(book.client_order_seq)
+                if existing.fingerprint != fingerprint:
+                    raise DuplicateClientOrderId(
+                        f"client_order_id {request.client_order_id!r} was already used for a different order "
+                        f"({existing.side} {plain(existing.quantity or existing.notional)} {existing.symbol}); "
+                        "nothing was placed"
+                    )
+                order, note = existing, "Already placed with this client_order_id; nothing new was placed."
+            else:
+                order, note = self._new_order(book, request, fingerprint, now), None
+        # The view is built after the commit: the write lock is held only while the book changes.
+        if note is None and order.status == OrderStatus.REJECTED:
+            log.info("%s rejected order %s: %s", self.profile.id, order.id, order.reject_reason)
+        return self._view(order, note=note)
+
+    def _new_order(self, book: Book, request: OrderRequest, fingerprint: str, now: datetime) -> OrderRecord:
+        plan = self._plan(book, request, now)
+        order = OrderRecord(
+            seq=None,
+            id=uuid.uuid4().hex[:16],
+            client_order_id=request.client_order_id,
+            fingerprint=fingerprint,
+            symbol=request.symbol,
+            side=request.side.value,
+            quantity=request.quantity,
+            notional=request.notional,
+            order_type=request.order_type.value,
+            limit_price=request.limit_price,
+            time_in_force=request.time_in_force.value,
+            status=plan.status.value,
+            filled_quantity=ZERO,
+            average_fill_price=None,
+            fees=ZERO,
+            reserved_cash=plan.trade_value + plan.fees if plan.status.is_active and request.side is Side.BUY else ZERO,
+            submitted_at=now,
+            executes_at=plan.executes_at,
+            expires_at=plan.expires_at,
+            filled_at=None,
+            updated_at=now,
+            reject_reason=plan.reject_reason,
+        )
+        book.add_order(order)
+        if plan.fills_now:
+            self._fill(book, order, plan.price, now)
+        return order
 
     def estimate_order(self, request: OrderRequest) -> Estimate:
         """Price, fees and total for a request at this broker now; places nothing."""
         request = self._with_symbol(request)
-        with self.db.transaction() as session:
-            now = self.clock.now()
-            self._process_due(session, now)
-            plan = self._plan(session, request, now)
-            buying_power = self._buying_power(session)
+        plan, buying_power = self._read(
+            lambda book, now, _active: (self._plan(book, request, now), self._buying_power(book)), request.symbol
+        )
         quantity = plan.quantity or ZERO
         total = plan.trade_value + plan.fees if request.side is Side.BUY else plan.trade_value - plan.fees
         when = "fills now" if plan.fills_now else (
@@ -208,10 +232,11 @@ class BrokerEngine:
     def cancel_order(self, order_ref: str) -> OrderView:
         """Cancel a queued or open order by id or client_order_id."""
         self._require_trading()
-        with self.db.transaction() as session:
+        with self._writing() as book:
+            book.load()
             now = self.clock.now()
-            self._process_due(session, now)
-            order = self._find(session, order_ref)
+            self._process_due(book, now)
+            order = self._find(book, order_ref)
             status = OrderStatus(order.status)
             if not status.is_active:
                 raise InvalidRequest(
@@ -220,7 +245,7 @@ class BrokerEngine:
             order.status = OrderStatus.CANCELLED.value
             order.reserved_cash = ZERO
             order.updated_at = now
-            return self._view(order)
+        return self._view(order)
 
     def list_orders(self, status: str = "all", symbol: str | None = None, limit: int = 100) -> list[OrderView]:
         """Orders newest first, filtered by status ('all', 'active' = queued or open, or one status)."""
@@ -229,21 +254,19 @@ class BrokerEngine:
             raise InvalidRequest(f"status must be one of {', '.join(ORDER_STATUS_FILTERS)}; got {shorten(status)!r}")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}; got {shorten(repr(limit))}")
-        query = select(OrderRow).order_by(OrderRow.seq.desc()).limit(limit)
+        query = select(*orders.c).order_by(orders.c.seq.desc()).limit(limit)
         if status == "active":
-            query = query.where(OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]))
+            query = query.where(orders.c.status.in_(ACTIVE_STATUSES))
         elif status != "all":
-            query = query.where(OrderRow.status == status)
+            query = query.where(orders.c.status == status)
         if symbol:
-            query = query.where(OrderRow.symbol == self.directory.resolve(symbol).symbol)
-        with self.db.transaction() as session:
-            self._process_due(session, self.clock.now())
-            return [self._view(row) for row in session.scalars(query)]
+            query = query.where(orders.c.symbol == self.directory.resolve(symbol).symbol)
+        rows = self._read(lambda book, _now, _active: book.orders(query))
+        return [self._view(row) for row in rows]
 
     def process_due(self) -> int:
         """Fill, rest or expire every queued/open order whose time has come; returns how many are still active."""
-        with self.db.transaction() as session:
-            return len(self._process_due(session, self.clock.now()))
+        return self._read(lambda _book, _now, active: len(active))
 
     # ----------------------------------------------------------------- holdings
 
@@ -257,45 +280,36 @@ class BrokerEngine:
             raise InvalidRequest("quantity and purchase_price are required")
         if not self.profile.fractional_shares and qty != qty.to_integral_value():
             raise InvalidRequest(f"{self.profile.name} holds whole shares only; quantity {plain(qty)} is fractional")
-        with self.db.transaction() as session:
+        with self._writing() as book:
+            book.load(security.symbol)
             now = self.clock.now()
-            self._process_due(session, now)
-            account = self._account(session)
-            position = self._position(session, security.symbol, now)
+            self._process_due(book, now)
+            position = book.position(security.symbol)
             gross = money(qty * price)
             position.quantity += qty
             position.cost_basis += gross
             position.updated_at = now
-            session.add(
-                FillRow(
-                    order_id=None, kind="import", symbol=security.symbol, side=Side.BUY.value, quantity=qty,
-                    price=price, gross=gross, fees=ZERO, cash_after=account.cash, executed_at=now,
-                )
+            book.add_fill(
+                order_id=None, kind="import", symbol=security.symbol, side=Side.BUY.value, quantity=qty,
+                price=price, gross=gross, fees=ZERO, cash_after=book.account.cash, executed_at=now,
             )
-            session.flush()
-            return self._position_view(position, self.feed.quote_at(security.symbol, now))
+        return self._position_view(position, self.feed.quote_at(security.symbol, now))
 
     def positions(self) -> list[PositionView]:
-        with self.db.transaction() as session:
-            now = self.clock.now()
-            self._process_due(session, now)
-            rows = self._held(session)
-        return [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in rows]
+        now, held = self._read(lambda book, now, _active: (now, book.held()))
+        return [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in held]
 
     def account(self) -> AccountView:
-        with self.db.transaction() as session:
-            now = self.clock.now()
-            active = self._process_due(session, now)
-            return self._account_view(session, now, self._held(session), active)
+        return self._read(lambda book, now, active: self._account_view(book, now, book.held(), active))
 
     def portfolio_summary(self) -> PortfolioSummary:
         """Account, positions and equity over time in one read."""
-        with self.db.transaction() as session:
-            now = self.clock.now()
-            active = self._process_due(session, now)
-            held = self._held(session)
-            account = self._account_view(session, now, held, active)
-            fills = list(session.scalars(select(FillRow).order_by(FillRow.seq)))
+
+        def answer(book: Book, now: datetime, active: list[OrderRecord]):
+            held = book.held()
+            return now, held, self._account_view(book, now, held, active), book.fill_history()
+
+        now, held, account, fills = self._read(answer)
         positions = [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in held]
         return PortfolioSummary(
             broker=self.profile.id,
@@ -317,7 +331,8 @@ class BrokerEngine:
             raise TradingDisabled(f"{self.profile.name} is in read-only mode: orders and imports are refused")
 
     def _with_symbol(self, request: OrderRequest) -> OrderRequest:
-        return request.model_copy(update={"symbol": self.directory.resolve(request.symbol).symbol})
+        symbol = self.directory.resolve(request.symbol).symbol
+        return request if symbol == request.symbol else request.model_copy(update={"symbol": symbol})
 
     def _schedule(self, request: OrderRequest, now: datetime) -> tuple[bool, datetime | None, datetime | None]:
         """(acts now, executes_at for a queued order, expires_at for a resting day order)."""
@@ -331,7 +346,7 @@ class BrokerEngine:
         expires = self.clock.next_close(now) if request.time_in_force is TimeInForce.DAY else None
         return True, None, expires
 
-    def _plan(self, session: Session, request: OrderRequest, now: datetime) -> Plan:
+    def _plan(self, book: Book, request: OrderRequest, now: datetime) -> Plan:
         acts_now, executes_at, expires_at = self._schedule(request, now)
         quote = self.feed.quote_at(request.symbol, now)
         market_price = quote.ask if request.side is Side.BUY else quote.bid
@@ -345,7 +360,7 @@ class BrokerEngine:
         quantity = request.quantity or self._shares_for(request.notional, price)
         value = money(quantity * price) if quantity else ZERO
         fees = self.profile.commission.fee(quantity, value) if quantity else ZERO
-        reason = self._reject_reason(session, request, quantity, price, value, fees)
+        reason = self._reject_reason(book, request, quantity, price, value, fees, now)
         if reason:
             status, fills_now, executes_at, expires_at = OrderStatus.REJECTED, False, None, None
         return Plan(quantity, price, value, fees, fills_now, status, executes_at, expires_at, reason)
@@ -360,7 +375,8 @@ class BrokerEngine:
         return round_down(notional / price, self.profile.quantity_places)
 
     def _reject_reason(
-        self, session: Session, request: OrderRequest, quantity: Decimal, price: Decimal, value: Decimal, fees: Decimal
+        self, book: Book, request: OrderRequest, quantity: Decimal, price: Decimal, value: Decimal, fees: Decimal,
+        now: datetime,
     ) -> str | None:
         """The first rule the order breaks, with the numbers; None when the broker would take it."""
         limits = self.limits
@@ -376,62 +392,43 @@ class BrokerEngine:
             return f"order value {usd(value)} is over {self.profile.name}'s per-order limit of {usd(limits.max_order_notional)}"
         if request.side is Side.BUY:
             needed = value + fees
-            buying_power = self._buying_power(session)
+            buying_power = self._buying_power(book)
             if needed > buying_power:
                 return f"needs {usd(needed)}, buying power {usd(buying_power)}"
         else:
-            position = session.get(PositionRow, request.symbol)
-            held = position.quantity if position else ZERO
-            reserved = self._reserved_shares(session, request.symbol)
+            held = book.position(request.symbol).quantity
+            reserved = self._reserved_shares(book, request.symbol, now)
             if quantity > held - reserved:
                 detail = f" ({plain(reserved)} already reserved by open sell orders)" if reserved else ""
                 return f"cannot sell {plain(quantity)} {request.symbol}: {plain(held)} held{detail}"
         return None
 
-    def _buying_power(self, session: Session) -> Decimal:
+    def _buying_power(self, book: Book) -> Decimal:
         reserved = sum(
-            session.scalars(
-                select(OrderRow.reserved_cash).where(
-                    OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]),
-                    OrderRow.side == Side.BUY.value,
-                )
-            ),
+            (o.reserved_cash for o in book.active_orders() if o.side == Side.BUY.value and o.status in ACTIVE_STATUSES),
             ZERO,
         )
-        return self._account(session).cash - reserved
+        return book.account.cash - reserved
 
-    def _reserved_shares(self, session: Session, symbol: str) -> Decimal:
-        rows = session.scalars(
-            select(OrderRow).where(
-                OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]),
-                OrderRow.side == Side.SELL.value,
-                OrderRow.symbol == symbol,
-            )
-        )
+    def _reserved_shares(self, book: Book, symbol: str, now: datetime) -> Decimal:
         total = ZERO
-        for row in rows:
-            if row.quantity is not None:
-                total += row.quantity
+        for order in book.active_orders():
+            if order.side != Side.SELL.value or order.symbol != symbol or order.status not in ACTIVE_STATUSES:
+                continue
+            if order.quantity is not None:
+                total += order.quantity
             else:
-                bid = self.feed.quote_at(symbol, self.clock.now()).bid
-                total += self._shares_for(row.notional, bid)
+                total += self._shares_for(order.notional, self.feed.quote_at(symbol, now).bid)
         return total
 
-    def _position(self, session: Session, symbol: str, now: datetime) -> PositionRow:
-        position = session.get(PositionRow, symbol)
-        if position is None:
-            position = PositionRow(symbol=symbol, quantity=ZERO, cost_basis=ZERO, realized_pnl=ZERO, updated_at=now)
-            session.add(position)
-        return position
-
-    def _fill(self, session: Session, order: OrderRow, price: Decimal, at: datetime) -> None:
+    def _fill(self, book: Book, order: OrderRecord, price: Decimal, at: datetime) -> None:
         """Execute `order` in full at `price`: order, fill, cash and position change together."""
-        account = self._account(session)
+        account = book.account
         order.reserved_cash = ZERO
         quantity = order.quantity or self._shares_for(order.notional, price)
         gross = money(quantity * price)
         fees = self.profile.commission.fee(quantity, gross) if quantity else ZERO
-        position = self._position(session, order.symbol, at)
+        position = book.position(order.symbol)
         reason = None
         if quantity <= 0:
             reason = f"notional {usd(order.notional)} buys less than the smallest tradable quantity at {usd(price)}"
@@ -469,78 +466,83 @@ class BrokerEngine:
         order.average_fill_price = price
         order.fees = fees
         order.filled_at = order.updated_at = at
-        session.add(
-            FillRow(
-                order_id=order.id, kind="trade", symbol=order.symbol, side=order.side, quantity=quantity,
-                price=price, gross=gross, fees=fees, cash_after=account.cash, executed_at=at,
-            )
+        book.add_fill(
+            order_id=order.id, kind="trade", symbol=order.symbol, side=order.side, quantity=quantity,
+            price=price, gross=gross, fees=fees, cash_after=account.cash, executed_at=at,
         )
 
-    def _process_due(self, session: Session, now: datetime) -> list[OrderRow]:
+    def _process_due(self, book: Book, now: datetime) -> list[OrderRecord]:
         """Bring every active order up to `now`, oldest first; returns those still queued or open."""
-        active = session.scalars(
-            select(OrderRow)
-            .where(OrderRow.status.in_([OrderStatus.QUEUED.value, OrderStatus.OPEN.value]))
-            .order_by(OrderRow.seq)
-        ).all()
+        active = book.active_orders()
+        if not active:
+            return []
+
         # In the order things happen on the clock, not the order they were placed: after an idle night an opg
         # placed before a cls must still fill after it (fills, cash_after and the equity curve follow time).
-        def acts_at(order: OrderRow) -> datetime:
+        def acts_at(order: OrderRecord) -> datetime:
             due = order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now
             return order.executes_at if due else now
 
         for order in sorted(active, key=acts_at):
             if order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now:
-                self._execute_queued(session, order, now)
+                self._execute_queued(book, order, now)
             elif order.status == OrderStatus.OPEN.value:
-                self._check_resting(session, order, now)
-        return [order for order in active if OrderStatus(order.status).is_active]
+                self._check_resting(book, order, now)
+        return [order for order in active if order.status in ACTIVE_STATUSES]
 
-    def _execute_queued(self, session: Session, order: OrderRow, now: datetime) -> None:
+    def _is_due(self, order: OrderRecord, now: datetime) -> bool:
+        """Whether `_process_due` would change this active order now."""
+        if order.status == OrderStatus.QUEUED.value:
+            return bool(order.executes_at and order.executes_at <= now)
+        if order.expires_at and now >= order.expires_at:
+            return True
+        return self._resting_fill_price(order, now) is not None
+
+    def _execute_queued(self, book: Book, order: OrderRecord, now: datetime) -> None:
         at = order.executes_at
         quote = self.feed.quote_at(order.symbol, at)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
         if order.limit_price is None:
-            self._fill(session, order, self._slipped(price, _as_request(order)), at)
+            self._fill(book, order, self._slipped(price, _as_request(order)), at)
             return
         marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price
         if marketable:
-            self._fill(session, order, price, at)
+            self._fill(book, order, price, at)
         elif order.time_in_force in (TimeInForce.OPG.value, TimeInForce.CLS.value):
             order.status, order.reserved_cash, order.updated_at = OrderStatus.EXPIRED.value, ZERO, at
         else:
             order.status = OrderStatus.OPEN.value
             order.expires_at = self.clock.next_close(at) if order.time_in_force == TimeInForce.DAY.value else None
             order.updated_at = at
-            self._check_resting(session, order, now)
+            self._check_resting(book, order, now)
 
-    def _check_resting(self, session: Session, order: OrderRow, now: datetime) -> None:
+    def _check_resting(self, book: Book, order: OrderRecord, now: datetime) -> None:
         if order.expires_at and now >= order.expires_at:
             order.status, order.reserved_cash, order.updated_at = OrderStatus.EXPIRED.value, ZERO, order.expires_at
             return
+        price = self._resting_fill_price(order, now)
+        if price is not None:
+            self._fill(book, order, price, now)
+
+    def _resting_fill_price(self, order: OrderRecord, now: datetime) -> Decimal | None:
+        """The quote a resting limit order fills at now, or None while the market is closed or away from the limit."""
         if not self.clock.is_open(now):
-            return
+            return None
         quote = self.feed.quote_at(order.symbol, now)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
-        if price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price:
-            self._fill(session, order, price, now)
+        marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price
+        return price if marketable else None
 
-    def _find(self, session: Session, order_ref: str) -> OrderRow:
+    def _find(self, book: Book, order_ref: str) -> OrderRecord:
         ref = str(order_ref).strip()
-        row = session.scalar(select(OrderRow).where(OrderRow.id == ref)) or session.scalar(
-            select(OrderRow).where(OrderRow.client_order_id == ref)
-        )
-        if row is None:
+        order = book.find_order(ref)
+        if order is None:
             raise OrderNotFound(f"no order with id or client_order_id {shorten(ref)!r} at {self.profile.name}")
-        return row
+        return order
 
     # ----------------------------------------------------------------- views
 
-    def _held(self, session: Session) -> list[PositionRow]:
-        # Quantities are exact decimal text, so "is it zero" is asked in Python, not in SQL.
-        return [row for row in session.scalars(select(PositionRow).order_by(PositionRow.symbol)) if row.quantity]
-
-    def _position_view(self, row: PositionRow, quote: Quote) -> PositionView:
+    def _position_view(self, row: PositionRecord, quote: Quote) -> PositionView:
         security = self.directory.get(row.symbol)
         value = money(row.quantity * quote.last)
         unrealized = value - row.cost_basis
@@ -558,8 +560,8 @@ class BrokerEngine:
             sector=security.sector,
         )
 
-    def _account_view(self, session: Session, now: datetime, held: list[PositionRow], active: list[OrderRow]) -> AccountView:
-        account = self._account(session)
+    def _account_view(self, book: Book, now: datetime, held: list[PositionRecord], active: list[OrderRecord]) -> AccountView:
+        account = book.account
         value = sum((money(p.quantity * self.feed.quote_at(p.symbol, now).last) for p in held), ZERO)
         cost = sum((p.cost_basis for p in held), ZERO)
         reserved = sum((o.reserved_cash for o in active if o.side == Side.BUY.value), ZERO)
@@ -579,21 +581,28 @@ class BrokerEngine:
             market_open=self.clock.is_open(now),
         )
 
-    def _equity_curve(self, fills: list[FillRow], account: AccountView, now: datetime) -> list[EquityPoint]:
+    def _equity_curve(self, fills: list, account: AccountView, now: datetime) -> list[EquityPoint]:
+        """Equity after each fill (cash after it plus holdings at that minute's price), then now; the last points only."""
+        points_in_all = len(fills) + 2 if fills else 1  # the start, one per fill, now
+        first_kept = points_in_all - EQUITY_CURVE_POINTS  # earlier points are replayed for the holdings, never priced
+        points = []
+        if fills and first_kept <= 0:
+            points.append(EquityPoint(time=fills[0].executed_at, cash=account.starting_cash, equity=account.starting_cash))
         holdings: dict[str, Decimal] = {}
-        points = [EquityPoint(time=fills[0].executed_at, cash=account.starting_cash, equity=account.starting_cash)] if fills else []
-        for fill in fills:
-            sign = 1 if fill.side == Side.BUY.value else -1
-            holdings[fill.symbol] = holdings.get(fill.symbol, ZERO) + sign * fill.quantity
+        for index, fill in enumerate(fills, start=1):
+            held = holdings.get(fill.symbol, ZERO)
+            holdings[fill.symbol] = held + fill.quantity if fill.side == Side.BUY.value else held - fill.quantity
+            if index < first_kept:
+                continue
             value = sum(
                 (money(q * self.feed.quote_at(s, fill.executed_at).last) for s, q in holdings.items() if q),
                 ZERO,
             )
             points.append(EquityPoint(time=fill.executed_at, cash=fill.cash_after, equity=fill.cash_after + value))
         points.append(EquityPoint(time=now, cash=account.cash, equity=account.equity))
-        return points[-EQUITY_CURVE_POINTS:]
+        return points
 
-    def _view(self, row: OrderRow, note: str | None = None) -> OrderView:
+    def _view(self, row: OrderRecord, note: str | None = None) -> OrderView:
         return OrderView(
             id=row.id,
             client_order_id=row.client_order_id,
@@ -617,7 +626,7 @@ class BrokerEngine:
             message=" ".join(filter(None, [self._describe(row), note])),
         )
 
-    def _describe(self, row: OrderRow) -> str:
+    def _describe(self, row: OrderRecord) -> str:
         size = f"{plain(row.quantity)} {row.symbol}" if row.quantity is not None else f"{usd(row.notional)} of {row.symbol}"
         verb = {"buy": "Buy", "sell": "Sell"}[row.side]
         kind = f"limit {usd(row.limit_price)} " if row.limit_price is not None else ""
@@ -640,7 +649,7 @@ class BrokerEngine:
         return f"{verb} {kind}{size} on {self.profile.name} is {status.value}."
 
 
-def _as_request(order: OrderRow) -> OrderRequest:
+def _as_request(order: OrderRecord) -> OrderRequest:
     return OrderRequest(
         symbol=order.symbol, side=Side(order.side), quantity=order.quantity, notional=order.notional,
         order_type=OrderType(order.order_type), limit_price=order.limit_price,

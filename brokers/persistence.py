@@ -1,8 +1,10 @@
 """Persistence: SQLAlchemy 2 tables for one broker's book, and the database it lives in.
 
 SQLite (default, one file per broker, WAL, every write transaction BEGIN IMMEDIATE so two processes
-serialize instead of failing) or PostgreSQL (the account row is locked FOR UPDATE). Decimals are
-stored as text so no database ever rounds them through a float.
+serialize instead of failing) or PostgreSQL (the account row is locked FOR UPDATE). Reads run in a
+plain read transaction (SQLite: deferred BEGIN, one snapshot; PostgreSQL: REPEATABLE READ, no lock), so
+they never wait for or block a writer. Decimals are stored as text so no database ever rounds them
+through a float.
 """
 
 from __future__ import annotations
@@ -14,13 +16,26 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine, ForeignKey, Index, String, TypeDecorator, create_engine, event, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    String,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+READ_ONLY = "trading_read_only"
+"""Connection execution option: this transaction only reads (SQLite then begins it deferred, not IMMEDIATE)."""
 
 
 class DecimalText(TypeDecorator):
@@ -130,6 +145,9 @@ class PositionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+_LOCK_ACCOUNT = select(AccountRow.__table__.c.broker).where(AccountRow.__table__.c.broker == bindparam("broker")).with_for_update()
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
@@ -145,7 +163,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read takes no lock at BEGIN; its first SELECT pins one WAL snapshot for the whole transaction.
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class BrokerDatabase:
@@ -185,12 +204,32 @@ class BrokerDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One atomic unit: everything inside commits together or not at all."""
+        """One atomic unit as an ORM session: everything inside commits together or not at all (cold paths, tests)."""
         with self._sessions() as session, session.begin():
             if not self.is_sqlite:
-                # Serialize writers on this broker's account row, so cash checks never race.
-                session.execute(select(AccountRow).where(AccountRow.broker == self.broker_id).with_for_update())
+                session.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
             yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One atomic write on a Core connection, holding the broker's write lock from its first statement."""
+        with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                # Serialize writers on this broker's account row, so cash checks never race.
+                connection.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One consistent read on a Core connection that takes no write lock; it writes nothing."""
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection.execution_options(**{READ_ONLY: True})
+            else:
+                # One snapshot for every statement of the read (a read-only REPEATABLE READ never fails to serialize).
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
