@@ -82,7 +82,7 @@ async def test_allowed_hosts_are_configurable_for_a_deployment(gateway_env, monk
 
 
 class _Clock:
-    """Stands in for the `time` module of the rate limiter and its storage: time moves only when told."""
+    """Stands in for the `time` module of both rate limiters: time moves only when told."""
 
     def __init__(self, now: float):
         self.now = now
@@ -94,21 +94,29 @@ class _Clock:
         return self.now
 
 
-def test_the_in_memory_rate_limit_counts_without_a_thread_and_drops_expired_hits(monkeypatch):
+def test_the_in_process_rate_limit_decides_as_the_limits_library_does_without_a_thread(monkeypatch):
     import limits.storage.memory
+    import limits.strategies
+    from limits.storage import MemoryStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
 
     import gateway.ratelimit
     from gateway.ratelimit import KeyRateLimiter
 
-    clock = _Clock(1_000_000.0)
-    monkeypatch.setattr(limits.storage.memory, "time", clock)
-    monkeypatch.setattr(gateway.ratelimit, "time", clock)
+    clock = _Clock(1_000_000.25)
+    for module in (limits.storage.memory, limits.strategies, gateway.ratelimit):
+        monkeypatch.setattr(module, "time", clock)
+    ours = KeyRateLimiter("4/second")
     threads = threading.active_count()
-    limiter = KeyRateLimiter("3/second")
-    assert [limiter.hit("desk").allowed for _ in range(4)] == [True, True, True, False]
-    assert limiter.hit("reader").allowed  # its own budget
-    assert threading.active_count() == threads  # the stock storage starts a timer thread on every hit
-    clock.now += 1.5
-    decision = limiter.hit("desk")
-    assert decision.allowed and decision.remaining == 2
-    assert sum(len(hits) for hits in limiter.limiter.storage.events.values()) == 1  # expired hits dropped, both keys'
+    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
+    steps = [0, 0, 0, 0, 0, 0.3, 0.3, 0.5, 0.1, 0.1, 0.9, 0.05, 0.05, 0.05, 2.5, 0, 0, 0, 0, 0, 1.0, 0.2]
+    for step in steps:
+        clock.now += step
+        for key in ("desk", "reader") if step else ("desk",):
+            decision = ours.hit(key)
+            allowed = reference.hit(ours.item, key)
+            reset_at, remaining = reference.get_window_stats(ours.item, key)
+            assert (decision.allowed, decision.remaining) == (allowed, remaining), (clock.now, key)
+            assert decision.reset_at == pytest.approx(reset_at), (clock.now, key)
+    assert ours.hit("desk").limit == 4
+    assert threading.active_count() - threads <= 1  # only the reference's own timer thread, never ours
