@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from brokers.domain import OrderStatus
 from brokers.money import ZERO
-from brokers.persistence import AccountRow, FillRow, OrderRow, PositionRow
+from brokers.persistence import AccountRow, BrokerDatabase, FillRow, OrderRow, PositionRow
 
 accounts = AccountRow.__table__
 orders = OrderRow.__table__
@@ -61,7 +61,7 @@ class OrderRecord:
 _ORDER_COLUMNS = [field.name for field in fields(OrderRecord)]
 if list(orders.c.keys()) != _ORDER_COLUMNS:  # a column added to OrderRow must be added here too
     raise RuntimeError(f"OrderRecord fields {_ORDER_COLUMNS} do not match the orders table {list(orders.c.keys())}")
-_ORDER_INSERT_COLUMNS = _ORDER_COLUMNS[1:]
+_ORDER_INSERT_COLUMNS = tuple(_ORDER_COLUMNS[1:])
 _ORDER_CHANGING = ("status", "filled_quantity", "average_fill_price", "fees", "reserved_cash", "expires_at", "filled_at",
                    "updated_at", "reject_reason")
 """What processing, filling or cancelling an order can change."""
@@ -82,6 +82,17 @@ class PositionRecord:
     cost_basis: Decimal
     realized_pnl: Decimal
     updated_at: datetime | None
+
+
+@dataclass(slots=True, frozen=True)
+class _Fill:
+    """What the equity curve needs of a fill or an import."""
+
+    symbol: str
+    side: str
+    quantity: Decimal
+    cash_after: Decimal
+    executed_at: datetime
 
 
 def _order_state(order: OrderRecord) -> tuple:
@@ -119,10 +130,14 @@ POSITION = select(positions.c.symbol, positions.c.quantity, positions.c.cost_bas
 ALL_POSITIONS = select(positions.c.symbol, positions.c.quantity, positions.c.cost_basis, positions.c.realized_pnl,
                        positions.c.updated_at).order_by(positions.c.symbol)
 FILL_HISTORY = select(fills.c.symbol, fills.c.side, fills.c.quantity, fills.c.cash_after, fills.c.executed_at).order_by(fills.c.seq)
-INSERT_ORDER = orders.insert()
-INSERT_FILL = fills.insert()
-INSERT_POSITION = positions.insert()
-INSERT_ACCOUNT = accounts.insert()
+# inline(): the inserts never fetch the new seq back (no RETURNING on PostgreSQL); nothing reads it.
+INSERT_ORDER = orders.insert().inline()
+INSERT_FILL = fills.insert().inline()
+INSERT_POSITION = positions.insert().inline()
+INSERT_ACCOUNT = accounts.insert().inline()
+_FILL_COLUMNS = ("order_id", "kind", "symbol", "side", "quantity", "price", "gross", "fees", "cash_after", "executed_at")
+_POSITION_CHANGING = ("quantity", "cost_basis", "realized_pnl", "updated_at")
+_ACCOUNT_CHANGING = ("cash", "realized_pnl", "fees_paid")
 UPDATE_ORDER = update(orders).where(orders.c.seq == bindparam("_seq"))
 UPDATE_ACCOUNT = update(accounts).where(accounts.c.broker == bindparam("_broker"))
 UPDATE_POSITION = update(positions).where(positions.c.symbol == bindparam("_symbol"))
@@ -131,9 +146,10 @@ UPDATE_POSITION = update(positions).where(positions.c.symbol == bindparam("_symb
 class Book:
     """What one transaction reads of a broker's book and the changes it will write at `flush`."""
 
-    def __init__(self, connection: Connection, broker: str):
+    def __init__(self, connection: Connection, database: BrokerDatabase):
         self.connection = connection
-        self.broker = broker
+        self.broker = database.broker_id
+        self._database = database
         self.account: AccountRecord | None = None
         """None until `load`, and after it when the account was never opened."""
         self.client_order_seq: int | None = None
@@ -150,11 +166,10 @@ class Book:
 
     def load(self, symbol: str | None = None, client_order_id: str | None = None) -> None:
         """Read the account, the position in `symbol`, the active-order count and a client_order_id's order seq."""
-        row = self.connection.execute(
-            LOAD, {"broker": self.broker, "symbol": symbol, "client_order_id": client_order_id}
-        ).first()
-        if row is None:
+        rows = self._rows(LOAD, {"broker": self.broker, "symbol": symbol, "client_order_id": client_order_id})
+        if not rows:
             return
+        row = rows[0]
         self.account = AccountRecord(row[0], row[1], row[2], row[3])
         self._account_state = _account_state(self.account)
         self._active_count = row[9]
@@ -171,20 +186,20 @@ class Book:
             if self._active_count == 0:
                 self._active = []
             else:
-                self._active = [self._track(row) for row in self.connection.execute(ACTIVE_ORDERS)]
+                self._active = [self._track(row) for row in self._rows(ACTIVE_ORDERS, {})]
         return self._active
 
     def order(self, seq: int) -> OrderRecord:
         tracked = self._orders.get(seq)
         if tracked is not None:
             return tracked[0]
-        return self._track(self.connection.execute(ORDER_BY_SEQ, {"seq": seq}).one())
+        [row] = self._rows(ORDER_BY_SEQ, {"seq": seq})
+        return self._track(row)
 
     def find_order(self, ref: str) -> OrderRecord | None:
         """The order whose id, or else whose client_order_id, is `ref`."""
-        row = (self.connection.execute(ORDER_BY_ID, {"ref": ref}).first()
-               or self.connection.execute(ORDER_BY_CLIENT_ID, {"ref": ref}).first())
-        return None if row is None else self._track(row)
+        rows = self._rows(ORDER_BY_ID, {"ref": ref}) or self._rows(ORDER_BY_CLIENT_ID, {"ref": ref})
+        return self._track(rows[0]) if rows else None
 
     def orders(self, query) -> list[OrderRecord]:
         """Orders from a SELECT of every order column (read only: not tracked for `flush`)."""
@@ -195,20 +210,20 @@ class Book:
         known = self._positions.get(symbol)
         if known is not None:
             return known[0]
-        row = self.connection.execute(POSITION, {"symbol": symbol}).first()
-        if row is None:
+        rows = self._rows(POSITION, {"symbol": symbol})
+        if not rows:
             self._positions[symbol] = [PositionRecord(symbol, ZERO, ZERO, ZERO, None), None]
             return self._positions[symbol][0]
-        return self._remember_position(PositionRecord(*row))
+        return self._remember_position(PositionRecord(*rows[0]))
 
     def held(self) -> list[PositionRecord]:
         """Every stored position with shares, by symbol (as written: call after `flush` when something changed)."""
         # Quantities are exact decimal text, so "is it zero" is asked in Python, not in SQL.
-        return [PositionRecord(*row) for row in self.connection.execute(ALL_POSITIONS) if row[1]]
+        return [PositionRecord(*row) for row in self._rows(ALL_POSITIONS, {}) if row[1]]
 
     def fill_history(self) -> list:
         """(symbol, side, quantity, cash_after, executed_at) of every fill and import, in the order written."""
-        return list(self.connection.execute(FILL_HISTORY))
+        return [_Fill(*row) for row in self._rows(FILL_HISTORY, {})]
 
     # ----------------------------------------------------------------- changing
 
@@ -219,44 +234,47 @@ class Book:
         self._new_fills.append(values)
 
     def open_account(self, starting_cash: Decimal, at: datetime) -> None:
-        self.connection.execute(INSERT_ACCOUNT, {"broker": self.broker, "starting_cash": starting_cash,
-                                                 "cash": starting_cash, "realized_pnl": ZERO, "fees_paid": ZERO,
-                                                 "created_at": at})
+        values = {"broker": self.broker, "starting_cash": starting_cash, "cash": starting_cash, "realized_pnl": ZERO,
+                  "fees_paid": ZERO, "created_at": at}
+        self._write(INSERT_ACCOUNT, tuple(values), values)
 
     def flush(self) -> None:
         """Write every new order and fill and every changed row: one statement each, orders before their fills."""
-        execute = self.connection.execute
-        for order in self._new_orders:
-            values = {name: getattr(order, name) for name in _ORDER_INSERT_COLUMNS}
-            order.seq = execute(INSERT_ORDER, values).inserted_primary_key[0]
-            self._orders[order.seq] = [order, _order_state(order)]
+        for order in self._new_orders:  # a new order is written once, as it ends this transaction
+            self._write(INSERT_ORDER, _ORDER_INSERT_COLUMNS, {name: getattr(order, name) for name in _ORDER_INSERT_COLUMNS})
         self._new_orders.clear()
         for tracked in self._orders.values():
             order, state = tracked
             now_state = _order_state(order)
             if now_state != state:
-                execute(UPDATE_ORDER, {"_seq": order.seq, **dict(zip(_ORDER_CHANGING, now_state, strict=True))})
+                self._write(UPDATE_ORDER, _ORDER_CHANGING, {"_seq": order.seq, **dict(zip(_ORDER_CHANGING, now_state, strict=True))})
                 tracked[1] = now_state
         for fill in self._new_fills:
-            execute(INSERT_FILL, fill)
+            self._write(INSERT_FILL, _FILL_COLUMNS, fill)
         self._new_fills.clear()
         if self.account is not None and _account_state(self.account) != self._account_state:
-            account = self.account
-            execute(UPDATE_ACCOUNT, {"_broker": self.broker, "cash": account.cash,
-                                     "realized_pnl": account.realized_pnl, "fees_paid": account.fees_paid})
-            self._account_state = _account_state(account)
+            self._account_state = _account_state(self.account)
+            self._write(UPDATE_ACCOUNT, _ACCOUNT_CHANGING,
+                        {"_broker": self.broker, **dict(zip(_ACCOUNT_CHANGING, self._account_state, strict=True))})
         for tracked in self._positions.values():
             position, state = tracked
             now_state = _position_state(position)
             if now_state == state or (state is None and now_state == (ZERO, ZERO, ZERO, None)):
                 continue
-            values = {"quantity": position.quantity, "cost_basis": position.cost_basis,
-                      "realized_pnl": position.realized_pnl, "updated_at": position.updated_at}
+            values = dict(zip(_POSITION_CHANGING, now_state, strict=True))
             if state is None:
-                execute(INSERT_POSITION, {"symbol": position.symbol, **values})
+                self._write(INSERT_POSITION, ("symbol", *_POSITION_CHANGING), {"symbol": position.symbol, **values})
             else:
-                execute(UPDATE_POSITION, {"_symbol": position.symbol, **values})
+                self._write(UPDATE_POSITION, _POSITION_CHANGING, {"_symbol": position.symbol, **values})
             tracked[1] = now_state
+
+    # ----------------------------------------------------------------- statements
+
+    def _rows(self, statement, values: dict) -> list[tuple]:
+        return self._database.prepared(statement).rows(self.connection, values)
+
+    def _write(self, statement, columns: tuple[str, ...], values: dict) -> None:
+        self._database.prepared(statement, columns).execute(self.connection, values)
 
     # ----------------------------------------------------------------- bookkeeping
 

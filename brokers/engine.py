@@ -107,7 +107,7 @@ class BrokerEngine:
     def _writing(self) -> Iterator[Book]:
         """A write transaction's book: its changes are written just before the commit, or dropped with an error."""
         with self.db.write() as connection:
-            book = Book(connection, self.profile.id)
+            book = Book(connection, self.db)
             yield book
             book.flush()
 
@@ -118,7 +118,7 @@ class BrokerEngine:
         the due orders there and answer from the book as it then stands.
         """
         with self.db.read() as connection:
-            book = Book(connection, self.profile.id)
+            book = Book(connection, self.db)
             book.load(symbol)
             now = self.clock.now()
             active = book.active_orders()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -54,12 +55,17 @@ class SimulatedFeed:
     def __init__(self, directory: SymbolDirectory, clock: MarketClock):
         self.directory = directory
         self.clock = clock
+        # A price is a pure function of (symbol, minute) and costs four SHA-256 draws: every order and every
+        # equity-curve point asks again for the same few minutes.
+        self._mid = lru_cache(maxsize=16_384)(self._minute_mid)
 
     def mid_at(self, symbol: str, moment: datetime) -> Decimal:
         """The simulated mid price of `symbol` at the minute of `moment`."""
+        return self._mid(symbol, _minute_index(moment))
+
+    def _minute_mid(self, symbol: str, minute: int) -> Decimal:
         reference = self.directory.get(symbol).reference_price
-        minute = _minute_index(moment)
-        day = moment.astimezone(UTC).date().isoformat()
+        day = datetime.fromtimestamp(minute * 60, UTC).date().isoformat()
         knot, offset = divmod(minute, KNOT_MINUTES)
         left = _draw(symbol, "knot", knot, spread=KNOT_RANGE_BP)
         right = _draw(symbol, "knot", knot + 1, spread=KNOT_RANGE_BP)

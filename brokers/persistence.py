@@ -34,8 +34,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-READ_ONLY = "trading_read_only"
-"""Connection execution option: this transaction only reads (SQLite then begins it deferred, not IMMEDIATE)."""
 
 
 class DecimalText(TypeDecorator):
@@ -66,7 +64,8 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: store aware UTC times")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        # isoformat with microseconds writes the same text as "%Y-%m-%dT%H:%M:%S.%f+00:00", at half strftime's cost.
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
 
     def process_result_value(self, value, dialect):
         return None if value is None else datetime.fromisoformat(value)
@@ -145,14 +144,69 @@ class PositionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PreparedStatement:
+    """A Core statement compiled once for one database: its SQL text, parameter order and the columns' type conversions.
+
+    SQLAlchemy's generic `Connection.execute` rebuilds the parameters and the result metadata of a statement on
+    every call: ~40 us each, most of an order's time once the ORM was gone. The engine's few fixed statements are
+    compiled here once (same SQL, same DecimalText/UTCDateTime conversions) and run with `exec_driver_sql`, still
+    inside SQLAlchemy's connection, transaction and error handling.
+    """
+
+    _SUPPLIED = object()
+
+    def __init__(self, statement, dialect, column_keys: tuple[str, ...] | None, compile_options: dict):
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None,
+                                     **compile_options)
+        self.sql = compiled.string
+        self._positional = bool(compiled.positional)
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        names = compiled.positiontup if self._positional else list(binds)
+        self._parameters = []
+        for name in names:
+            bind = binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            # A value written into the statement (a status compared with) is converted once, here.
+            if bind.value is not None and not bind.required and bind.callable is None:
+                self._parameters.append((name, None, bind.value if process is None else process(bind.value)))
+            else:
+                self._parameters.append((name, process, self._SUPPLIED))
+        self._names = [name for name, _, _ in self._parameters]
+        self._results = (
+            [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns]
+            if hasattr(statement, "selected_columns") else []
+        )
+
+    def execute(self, connection: Connection, values: dict):
+        """Run it with `values` (by parameter name); the driver's result, rows unconverted."""
+        supplied = self._SUPPLIED
+        converted = []
+        for name, process, literal in self._parameters:
+            if literal is not supplied:
+                converted.append(literal)
+            else:
+                value = values[name]
+                converted.append(value if process is None else process(value))
+        if self._positional:
+            return connection.exec_driver_sql(self.sql, tuple(converted))
+        return connection.exec_driver_sql(self.sql, dict(zip(self._names, converted, strict=True)))
+
+    def rows(self, connection: Connection, values: dict) -> list[tuple]:
+        """The rows of a SELECT, each column converted by its type (Decimal, datetime)."""
+        processors = self._results
+        return [tuple(value if process is None or value is None else process(value)
+                      for process, value in zip(processors, row, strict=True))
+                for row in self.execute(connection, values)]
+
+
 _LOCK_ACCOUNT = select(AccountRow.__table__.c.broker).where(AccountRow.__table__.c.broker == bindparam("broker")).with_for_update()
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):
-        # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE instead of pysqlite's deferred BEGIN:
-        # a deferred read that later writes fails with "database is locked"; an immediate one waits.
+        # pysqlite's own transaction handling off: BrokerDatabase opens every transaction itself, a write with
+        # BEGIN IMMEDIATE (a deferred read that later writes fails with "database is locked"; an immediate one waits).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -160,11 +214,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        # A read takes no lock at BEGIN; its first SELECT pins one WAL snapshot for the whole transaction.
-        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 class BrokerDatabase:
@@ -186,12 +235,22 @@ class BrokerDatabase:
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._compile_options: dict = {}
+        if "schema_translate_map" in options.get("execution_options", {}):
+            self._compile_options = {"schema_translate_map": options["execution_options"]["schema_translate_map"],
+                                     "render_schema_translate": True}
+        self._prepared: dict = {}
         self._create_schema()
 
     def _create_schema(self) -> None:
         for attempt in range(3):
             try:
-                if not self.is_sqlite and "schema_translate_map" in (self.engine.get_execution_options() or {}):
+                if self.is_sqlite:
+                    with self.engine.begin() as connection:
+                        connection.exec_driver_sql("BEGIN IMMEDIATE")
+                        Base.metadata.create_all(connection)
+                    return
+                if "schema_translate_map" in (self.engine.get_execution_options() or {}):
                     with self.engine.begin() as conn:
                         conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.broker_id}"')
                 Base.metadata.create_all(self.engine)
@@ -202,34 +261,51 @@ class BrokerDatabase:
                 if attempt == 2:
                     raise
 
+    # Every transaction is opened here, explicitly: on SQLite a write says BEGIN IMMEDIATE itself rather than through
+    # a "begin" event listener, because any engine-level listener puts SQLAlchemy's event dispatch on every statement.
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One atomic unit as an ORM session: everything inside commits together or not at all (cold paths, tests)."""
+        """One atomic write as an ORM session: everything inside commits together or not at all (cold paths, tests)."""
         with self._sessions() as session, session.begin():
-            if not self.is_sqlite:
-                session.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
+            self._lock_for_writing(session.connection())
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One atomic write on a Core connection, holding the broker's write lock from its first statement."""
+        """One atomic write on a Core connection, holding the broker's write lock from its start to its commit."""
         with self.engine.begin() as connection:
-            if not self.is_sqlite:
-                # Serialize writers on this broker's account row, so cash checks never race.
-                connection.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
+            self._lock_for_writing(connection)
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """One consistent read on a Core connection that takes no write lock; it writes nothing."""
+        """One consistent read on a Core connection that takes no write lock and never waits for a writer."""
         with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection.execution_options(**{READ_ONLY: True})
-            else:
+            if not self.is_sqlite:
                 # One snapshot for every statement of the read (a read-only REPEATABLE READ never fails to serialize).
                 connection.execution_options(isolation_level="REPEATABLE READ")
             with connection.begin():
+                if self.is_sqlite:
+                    # Deferred: no lock at BEGIN; the first SELECT pins one WAL snapshot for the whole transaction.
+                    connection.exec_driver_sql("BEGIN")
                 yield connection
+
+    def _lock_for_writing(self, connection: Connection) -> None:
+        if self.is_sqlite:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            # Serialize writers on this broker's account row, so cash checks never race.
+            connection.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
+
+    def prepared(self, statement, column_keys: tuple[str, ...] | None = None) -> PreparedStatement:
+        """`statement` compiled for this database (once; then from a cache)."""
+        key = (statement, column_keys)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = PreparedStatement(statement, self.engine.dialect, column_keys,
+                                                               self._compile_options)
+        return prepared
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
