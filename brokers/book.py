@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Integer, bindparam, func, or_, select, update
 
 from brokers.domain import OrderStatus
 from brokers.money import ZERO
@@ -129,7 +129,8 @@ POSITION = select(positions.c.symbol, positions.c.quantity, positions.c.cost_bas
                   positions.c.updated_at).where(positions.c.symbol == bindparam("symbol"))
 ALL_POSITIONS = select(positions.c.symbol, positions.c.quantity, positions.c.cost_basis, positions.c.realized_pnl,
                        positions.c.updated_at).order_by(positions.c.symbol)
-FILL_HISTORY = select(fills.c.symbol, fills.c.side, fills.c.quantity, fills.c.cash_after, fills.c.executed_at).order_by(fills.c.seq)
+RECENT_FILLS = (select(fills.c.symbol, fills.c.side, fills.c.quantity, fills.c.cash_after, fills.c.executed_at)
+                .order_by(fills.c.seq.desc()).limit(bindparam("count", type_=Integer)))
 # inline(): the inserts never fetch the new seq back (no RETURNING on PostgreSQL); nothing reads it.
 INSERT_ORDER = orders.insert().inline()
 INSERT_FILL = fills.insert().inline()
@@ -221,9 +222,9 @@ class Book:
         # Quantities are exact decimal text, so "is it zero" is asked in Python, not in SQL.
         return [PositionRecord(*row) for row in self._rows(ALL_POSITIONS, {}) if row[1]]
 
-    def fill_history(self) -> list:
-        """(symbol, side, quantity, cash_after, executed_at) of every fill and import, in the order written."""
-        return [_Fill(*row) for row in self._rows(FILL_HISTORY, {})]
+    def recent_fills(self, count: int) -> list[_Fill]:
+        """The last `count` fills and imports, newest first."""
+        return [_Fill(*row) for row in self._rows(RECENT_FILLS, {"count": count})]
 
     # ----------------------------------------------------------------- changing
 

@@ -41,7 +41,7 @@ from brokers.domain import (
     price_places,
 )
 from brokers.errors import DuplicateClientOrderId, InvalidRequest, OrderNotFound, TradingDisabled, shorten
-from brokers.market_data import Quote, SimulatedFeed
+from brokers.market_data import Prices, Quote, SimulatedFeed
 from brokers.money import ZERO, money, plain, round_down, usd
 from brokers.persistence import BrokerDatabase
 from brokers.profiles import BrokerProfile, RiskLimits
@@ -293,11 +293,11 @@ class BrokerEngine:
                 order_id=None, kind="import", symbol=security.symbol, side=Side.BUY.value, quantity=qty,
                 price=price, gross=gross, fees=ZERO, cash_after=book.account.cash, executed_at=now,
             )
-        return self._position_view(position, self.feed.quote_at(security.symbol, now))
+        return self._position_view(position, self.feed.prices_at(security.symbol, now))
 
     def positions(self) -> list[PositionView]:
         now, held = self._read(lambda book, now, _active: (now, book.held()))
-        return [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in held]
+        return [self._position_view(row, self.feed.prices_at(row.symbol, now)) for row in held]
 
     def account(self) -> AccountView:
         return self._read(lambda book, now, active: self._account_view(book, now, book.held(), active))
@@ -307,10 +307,10 @@ class BrokerEngine:
 
         def answer(book: Book, now: datetime, active: list[OrderRecord]):
             held = book.held()
-            return now, held, self._account_view(book, now, held, active), book.fill_history()
+            return now, held, self._account_view(book, now, held, active), book.recent_fills(EQUITY_CURVE_POINTS - 1)
 
         now, held, account, fills = self._read(answer)
-        positions = [self._position_view(row, self.feed.quote_at(row.symbol, now)) for row in held]
+        positions = [self._position_view(row, self.feed.prices_at(row.symbol, now)) for row in held]
         return PortfolioSummary(
             broker=self.profile.id,
             broker_name=self.profile.name,
@@ -318,7 +318,7 @@ class BrokerEngine:
             total_positions=len(positions),
             account=account,
             positions=positions,
-            equity_curve=self._equity_curve(fills, account, now),
+            equity_curve=self._equity_curve(fills, held, account, now),
         )
 
     def quote(self, symbol: str) -> Quote:
@@ -348,7 +348,7 @@ class BrokerEngine:
 
     def _plan(self, book: Book, request: OrderRequest, now: datetime) -> Plan:
         acts_now, executes_at, expires_at = self._schedule(request, now)
-        quote = self.feed.quote_at(request.symbol, now)
+        quote = self.feed.prices_at(request.symbol, now)
         market_price = quote.ask if request.side is Side.BUY else quote.bid
         marketable = request.limit_price is None or (
             market_price <= request.limit_price if request.side is Side.BUY else market_price >= request.limit_price
@@ -418,7 +418,7 @@ class BrokerEngine:
             if order.quantity is not None:
                 total += order.quantity
             else:
-                total += self._shares_for(order.notional, self.feed.quote_at(symbol, now).bid)
+                total += self._shares_for(order.notional, self.feed.prices_at(symbol, now).bid)
         return total
 
     def _fill(self, book: Book, order: OrderRecord, price: Decimal, at: datetime) -> None:
@@ -500,7 +500,7 @@ class BrokerEngine:
 
     def _execute_queued(self, book: Book, order: OrderRecord, now: datetime) -> None:
         at = order.executes_at
-        quote = self.feed.quote_at(order.symbol, at)
+        quote = self.feed.prices_at(order.symbol, at)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
         if order.limit_price is None:
             self._fill(book, order, self._slipped(price, _as_request(order)), at)
@@ -528,7 +528,7 @@ class BrokerEngine:
         """The quote a resting limit order fills at now, or None while the market is closed or away from the limit."""
         if not self.clock.is_open(now):
             return None
-        quote = self.feed.quote_at(order.symbol, now)
+        quote = self.feed.prices_at(order.symbol, now)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
         marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price
         return price if marketable else None
@@ -542,7 +542,7 @@ class BrokerEngine:
 
     # ----------------------------------------------------------------- views
 
-    def _position_view(self, row: PositionRecord, quote: Quote) -> PositionView:
+    def _position_view(self, row: PositionRecord, quote: Prices) -> PositionView:
         security = self.directory.get(row.symbol)
         value = money(row.quantity * quote.last)
         unrealized = value - row.cost_basis
@@ -562,7 +562,7 @@ class BrokerEngine:
 
     def _account_view(self, book: Book, now: datetime, held: list[PositionRecord], active: list[OrderRecord]) -> AccountView:
         account = book.account
-        value = sum((money(p.quantity * self.feed.quote_at(p.symbol, now).last) for p in held), ZERO)
+        value = sum((money(p.quantity * self.feed.prices_at(p.symbol, now).last) for p in held), ZERO)
         cost = sum((p.cost_basis for p in held), ZERO)
         reserved = sum((o.reserved_cash for o in active if o.side == Side.BUY.value), ZERO)
         return AccountView(
@@ -581,21 +581,23 @@ class BrokerEngine:
             market_open=self.clock.is_open(now),
         )
 
-    def _equity_curve(self, fills: list, account: AccountView, now: datetime) -> list[EquityPoint]:
-        """Equity after each fill (cash after it plus holdings at that minute's price), then now; the last points only."""
-        points_in_all = len(fills) + 2 if fills else 1  # the start, one per fill, now
-        first_kept = points_in_all - EQUITY_CURVE_POINTS  # earlier points are replayed for the holdings, never priced
+    def _equity_curve(self, recent_fills: list, held: list[PositionRecord], account: AccountView, now: datetime) -> list[EquityPoint]:
+        """Equity after each of the last fills (cash after it plus holdings at that minute's price), then now.
+
+        `recent_fills` are the last EQUITY_CURVE_POINTS - 1, newest first: the holdings before the oldest of them are
+        today's positions less what they traded (every position change is a fill), so older fills are never read.
+        """
+        fills = recent_fills[::-1]
+        holdings = {position.symbol: position.quantity for position in held}
+        for fill in fills:
+            holdings[fill.symbol] = holdings.get(fill.symbol, ZERO) - _signed(fill)
         points = []
-        if fills and first_kept <= 0:
+        if fills and len(fills) < EQUITY_CURVE_POINTS - 1:  # every fill is here: the curve starts at the starting cash
             points.append(EquityPoint(time=fills[0].executed_at, cash=account.starting_cash, equity=account.starting_cash))
-        holdings: dict[str, Decimal] = {}
-        for index, fill in enumerate(fills, start=1):
-            held = holdings.get(fill.symbol, ZERO)
-            holdings[fill.symbol] = held + fill.quantity if fill.side == Side.BUY.value else held - fill.quantity
-            if index < first_kept:
-                continue
+        for fill in fills:
+            holdings[fill.symbol] += _signed(fill)
             value = sum(
-                (money(q * self.feed.quote_at(s, fill.executed_at).last) for s, q in holdings.items() if q),
+                (money(q * self.feed.prices_at(s, fill.executed_at).last) for s, q in holdings.items() if q),
                 ZERO,
             )
             points.append(EquityPoint(time=fill.executed_at, cash=fill.cash_after, equity=fill.cash_after + value))
@@ -647,6 +649,10 @@ class BrokerEngine:
         if status is OrderStatus.REJECTED:
             return f"{verb} {kind}{size} rejected by {self.profile.name}: {row.reject_reason}."
         return f"{verb} {kind}{size} on {self.profile.name} is {status.value}."
+
+
+def _signed(fill) -> Decimal:
+    return fill.quantity if fill.side == Side.BUY.value else -fill.quantity
 
 
 def _as_request(order: OrderRecord) -> OrderRequest:

@@ -13,6 +13,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -39,6 +40,14 @@ class Quote(BaseModel):
     market_open: bool
 
 
+class Prices(NamedTuple):
+    """A quote's prices: what an order is priced at."""
+
+    bid: Decimal
+    ask: Decimal
+    last: Decimal
+
+
 def _draw(*parts: object, spread: int) -> int:
     """A deterministic integer in [-spread, spread] from the parts."""
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
@@ -58,6 +67,7 @@ class SimulatedFeed:
         # A price is a pure function of (symbol, minute) and costs four SHA-256 draws: every order and every
         # equity-curve point asks again for the same few minutes.
         self._mid = lru_cache(maxsize=16_384)(self._minute_mid)
+        self._prices = lru_cache(maxsize=16_384)(self._minute_prices)
 
     def mid_at(self, symbol: str, moment: datetime) -> Decimal:
         """The simulated mid price of `symbol` at the minute of `moment`."""
@@ -77,20 +87,29 @@ class SimulatedFeed:
 
     def quote_at(self, symbol: str, moment: datetime) -> Quote:
         """The quote at `moment`; while closed it stays at the last close."""
+        prices = self.prices_at(symbol, moment)
+        return Quote(
+            symbol=symbol,
+            name=self.directory.get(symbol).name,
+            bid=prices.bid,
+            ask=prices.ask,
+            last=prices.last,
+            timestamp=moment.astimezone(UTC).replace(second=0, microsecond=0),
+            market_open=self.clock.is_open(moment),
+        )
+
+    def prices_at(self, symbol: str, moment: datetime) -> Prices:
+        """Bid, ask and last of the quote at `moment`, without building the Quote (what pricing an order needs)."""
+        return self._prices(symbol, _minute_index(moment))
+
+    def _minute_prices(self, symbol: str, minute: int) -> Prices:
+        moment = datetime.fromtimestamp(minute * 60, UTC)
         priced_at = self.clock.last_trading_moment(moment)
         if not self.clock.is_open(moment):
             priced_at -= timedelta(minutes=1)  # the last minute of the session, not the closing bell's minute
         mid = self.mid_at(symbol, priced_at)
         half_spread = max((mid * SPREAD_BP / 2 / 10_000).quantize(CENT, rounding=ROUND_HALF_UP), CENT)
-        return Quote(
-            symbol=symbol,
-            name=self.directory.get(symbol).name,
-            bid=max(mid - half_spread, CENT),
-            ask=mid + half_spread,
-            last=mid,
-            timestamp=moment.astimezone(UTC).replace(second=0, microsecond=0),
-            market_open=self.clock.is_open(moment),
-        )
+        return Prices(bid=max(mid - half_spread, CENT), ask=mid + half_spread, last=mid)
 
     def quote(self, symbol: str) -> Quote:
         return self.quote_at(symbol, self.clock.now())

@@ -34,6 +34,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
+"""The commit that takes the WAL past this many pages copies it back into the database and syncs both files: at
+SQLite's default of 1,000 (4 MB) that was every ~140 orders and ~20% of their time. 40 MB: ten times rarer, and the
+rows rewritten by every order (account, position, the last page of each table) are copied once per checkpoint."""
 
 
 class DecimalText(TypeDecorator):
@@ -213,6 +217,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
 
