@@ -77,7 +77,7 @@ class BrokerGuard:
             await _refuse(send, 503, f"SSE is off on this gateway: it runs {self.workers} worker processes and an SSE "
                                      f"session lives in one of them; use streamable HTTP at /{self.broker_id}/mcp")
             return
-        decision = self.rate_limiter.hit(key.name)
+        decision = await self.rate_limiter.hit(key.name)
         rate_headers = decision.headers()
         if not decision.allowed:
             await _refuse(send, 429, f"rate limit of {decision.limit} requests exceeded for this key; "

@@ -81,42 +81,21 @@ async def test_allowed_hosts_are_configurable_for_a_deployment(gateway_env, monk
         assert await status(Host="127.0.0.1:8000") == 421  # the loopback defaults were replaced
 
 
-class _Clock:
-    """Stands in for the `time` module of both rate limiters: time moves only when told."""
+async def test_the_rate_limit_is_limits_sliding_window_on_the_event_loop_without_threads(monkeypatch):
+    """Exactly the limit passes per key (keys apart), then refusals with the window's reset; no thread is started."""
+    import limits.aio.storage.memory
 
-    def __init__(self, now: float):
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-def test_the_in_process_rate_limit_decides_as_the_limits_library_does_without_a_thread(monkeypatch):
-    import limits.storage.memory
-    import limits.strategies
-    from limits.storage import MemoryStorage
-    from limits.strategies import SlidingWindowCounterRateLimiter
-
-    import gateway.ratelimit
     from gateway.ratelimit import KeyRateLimiter
 
-    clock = _Clock(1_000_000.25)
-    for module in (limits.storage.memory, limits.strategies, gateway.ratelimit):
-        monkeypatch.setattr(module, "time", clock)
-    ours = KeyRateLimiter("4/second")
+    now = [1_000_000.25]
+    monkeypatch.setattr(limits.aio.storage.memory.time, "time", lambda: now[0])
+    limiter = KeyRateLimiter("4/second")
     threads = threading.active_count()
-    reference = SlidingWindowCounterRateLimiter(MemoryStorage())
-    steps = [0, 0, 0, 0, 0, 0.3, 0.3, 0.5, 0.1, 0.1, 0.9, 0.05, 0.05, 0.05, 2.5, 0, 0, 0, 0, 0, 1.0, 0.2]
-    for step in steps:
-        clock.now += step
-        for key in ("desk", "reader") if step else ("desk",):
-            decision = ours.hit(key)
-            allowed = reference.hit(ours.item, key)
-            reset_at, remaining = reference.get_window_stats(ours.item, key)
-            assert (decision.allowed, decision.remaining) == (allowed, remaining), (clock.now, key)
-            assert decision.reset_at == pytest.approx(reset_at), (clock.now, key)
-    assert ours.hit("desk").limit == 4
-    assert threading.active_count() - threads <= 1  # only the reference's own timer thread, never ours
+    desk = [await limiter.hit("desk") for _ in range(6)]
+    assert [(d.allowed, d.remaining) for d in desk] == [(True, 3), (True, 2), (True, 1), (True, 0), (False, 0), (False, 0)]
+    assert desk[-1].limit == 4 and desk[-1].retry_after_s >= 1
+    assert dict(desk[-1].headers())[b"retry-after"] and b"retry-after" not in dict(desk[0].headers())
+    assert (await limiter.hit("reader")).allowed  # another key's budget is untouched
+    now[0] += 2.0  # two windows later the old hits have slid out
+    assert (await limiter.hit("desk")).allowed
+    assert threading.active_count() == threads
