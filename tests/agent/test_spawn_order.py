@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
-from agent.settings import PROJECT_ROOT
 from market_times import OPEN
+
+from agent.settings import PROJECT_ROOT
 
 PROBE = r"""
 import json, sys
