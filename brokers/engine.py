@@ -147,7 +147,7 @@ class BrokerEngine:
                 if existing.fingerprint != fingerprint:
                     raise DuplicateClientOrderId(
                         f"client_order_id {request.client_order_id!r} was already used for a different order "
-                        f"({existing.side} {plain(existing.quantity or existing.notional)} {existing.symbol}); "
+                        f"({existing.side} {_size(existing.quantity, existing.notional, existing.symbol)}); "
                         "nothing was placed"
                     )
                 order, note = existing, "Already placed with this client_order_id; nothing new was placed."
@@ -629,7 +629,7 @@ class BrokerEngine:
         )
 
     def _describe(self, row: OrderRecord) -> str:
-        size = f"{plain(row.quantity)} {row.symbol}" if row.quantity is not None else f"{usd(row.notional)} of {row.symbol}"
+        size = _size(row.quantity, row.notional, row.symbol)
         verb = {"buy": "Buy", "sell": "Sell"}[row.side]
         kind = f"limit {usd(row.limit_price)} " if row.limit_price is not None else ""
         status = OrderStatus(row.status)
@@ -661,3 +661,8 @@ def _as_request(order: OrderRecord) -> OrderRequest:
         order_type=OrderType(order.order_type), limit_price=order.limit_price,
         time_in_force=TimeInForce(order.time_in_force),
     )
+
+
+def _size(quantity: Decimal | None, notional: Decimal | None, symbol: str) -> str:
+    """'10 AAPL' for shares, '$500.00 of AAPL' for a dollar amount."""
+    return f"{plain(quantity)} {symbol}" if quantity is not None else f"{usd(notional)} of {symbol}"

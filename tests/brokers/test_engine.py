@@ -214,6 +214,15 @@ def test_same_client_order_id_different_request_is_refused(book):
     assert len(engine.list_orders()) == 1 and engine.account() == account
 
 
+
+def test_a_reused_dollar_order_id_is_described_in_dollars(book):
+    """The refusal names the first order as it was placed: '$500.00 of KO', not '500 KO' (shares)."""
+    engine = book()
+    engine.place_order(order(symbol="KO", notional="500", client_order_id="usd-1"))
+    with pytest.raises(DuplicateClientOrderId, match=r"different order \(buy \$500\.00 of KO\); nothing was placed"):
+        engine.place_order(order(symbol="KO", quantity="5", client_order_id="usd-1"))
+
+
 # ----------------------------------------------------------------------------------------------- notional orders
 
 
