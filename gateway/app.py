@@ -60,8 +60,8 @@ class BrokerInfo(BaseModel):
     fill_latency_ms: int
     """Typical fill speed."""
     fractional_shares: bool
-    sse: str
-    """Path of the SSE endpoint (needs a key)."""
+    sse: str | None
+    """Path of the SSE endpoint (needs a key); null when this gateway runs several workers and refuses SSE."""
     streamable_http: str
     """Path of the streamable HTTP endpoint (needs a key)."""
 
@@ -157,7 +157,7 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
                        commission_per_share=str(p.commission.per_share), commission_minimum=str(p.commission.minimum),
                        commission_max_pct_of_value=str(p.commission.max_pct_of_value),
                        fill_latency_ms=p.fill_latency_ms, fractional_shares=p.fractional_shares,
-                       sse=f"/{p.id}/sse", streamable_http=f"/{p.id}/mcp")
+                       sse=f"/{p.id}/sse" if settings.workers == 1 else None, streamable_http=f"/{p.id}/mcp")
             for p in profiles.values()
         ]
 

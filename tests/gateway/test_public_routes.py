@@ -28,6 +28,16 @@ async def test_root_brokers_health_and_docs_are_open(gateway):
     assert set(paths) == {"/", "/brokers", "/health"}  # the broker mounts are not REST routes
 
 
+async def test_brokers_list_no_sse_path_when_several_workers_refuse_sse(gateway_env, monkeypatch):
+    """With GATEWAY_WORKERS=2 SSE is refused, so /brokers offers only the streamable HTTP path."""
+    monkeypatch.setenv("GATEWAY_WORKERS", "2")
+    from gateway.app import create_app
+
+    async with running(create_app()) as client:
+        brokers = {b["id"]: b for b in (await client.get("/brokers")).json()}
+    assert brokers["velocity"]["sse"] is None and brokers["velocity"]["streamable_http"] == "/velocity/mcp"
+
+
 async def test_health_is_503_when_a_broker_database_is_unreachable(gateway_env, monkeypatch):
     from gateway.app import create_app
 
