@@ -6,6 +6,7 @@ In order, for every request under /<broker>/:
 - SSE on a gateway of several worker processes -> 503 (a session lives in the worker that opened it, while
   each message POST reaches whichever worker accepts it; streamable HTTP is stateless and served by all);
 - past the key's rate limit -> 429 with Retry-After; every answer carries X-RateLimit-*;
+- a POST whose JSON body repeats a key in one object -> 400 (outside an SSE session, see below);
 - a read key's POST whose JSON-RPC body calls an order tool -> 403, except inside an SSE session that
   key opened itself (below);
 - a message POSTed to an SSE session that does not exist here or that another key opened -> 404.
@@ -98,12 +99,19 @@ class BrokerGuard:
                 log.warning("%s: key %r used an SSE session opened by key %r; refused", self.broker_id, key.name, owner)
         # A read key's order call is an HTTP 403 wherever the HTTP status is the answer; inside its own live SSE
         # session the refusal travels on the stream instead (gateway/policy.py), see the module docstring.
-        if method == "POST" and not key.can_trade and not own_session:
+        if method == "POST" and not own_session:
             body = await _read_body(receive, self.max_body_bytes)
             if body is None:
                 await _refuse(send, 413, f"request body larger than {self.max_body_bytes} bytes")
                 return
-            refusal = self._refusal(key, body, scope)
+            payload, repeated = _parse(body)
+            if repeated is not None:
+                # Parsers disagree on which of two equal keys wins ('"quantity":"1","quantity":"1000"'); one that
+                # checked the first while the tools read the last would be a way around every check.
+                await _refuse(send, 400, f"the JSON body repeats the key {repeated[:64]!r}; send each field once",
+                              request_id=_request_id(payload))
+                return
+            refusal = None if key.can_trade else self._refusal(key, payload, scope)
             if refusal is not None:
                 request_id, reason = refusal
                 await _refuse(send, 403, reason, request_id=request_id)
@@ -142,12 +150,8 @@ class BrokerGuard:
         finally:
             self.sessions.close(key.name, self.broker_id, session_id)
 
-    def _refusal(self, key: ApiKey, body: bytes, scope) -> tuple[str | int | None, str] | None:
+    def _refusal(self, key: ApiKey, payload, scope) -> tuple[str | int | None, str] | None:
         """The request id and reason when the body calls a tool this key may not call, or None."""
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            return None  # the SDK answers malformed JSON itself; the MCP-level check still stands behind it
         for message in payload if isinstance(payload, list) else [payload]:
             if not isinstance(message, dict) or message.get("method") != "tools/call":
                 continue
@@ -175,6 +179,31 @@ def _route_path(scope) -> str:
     """The path inside the broker mount (`/sse`, `/messages/`, `/mcp`)."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
+
+
+def _parse(body: bytes) -> tuple[object, str | None]:
+    """The JSON body (None when it is not JSON: the SDK answers that itself, and the MCP-level check still stands
+    behind this one) and the first key any object in it repeats, if one does."""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                repeated.append(key)
+                break
+            seen.add(key)
+        return dict(items)
+
+    try:
+        return json.loads(body, object_pairs_hook=pairs), (repeated[0] if repeated else None)
+    except ValueError:
+        return None, None
+
+
+def _request_id(payload) -> str | int | None:
+    request_id = payload.get("id") if isinstance(payload, dict) else None
+    return request_id if isinstance(request_id, str | int) and not isinstance(request_id, bool) else None
 
 
 async def _read_body(receive, limit: int) -> bytes | None:
@@ -216,7 +245,7 @@ def _with_headers(send, extra: list[tuple[bytes, bytes]]):
     return send_with_headers
 
 
-ERROR_CODES = {401: -32001, 403: FORBIDDEN, 404: -32004, 413: -32013, 429: -32029, 503: -32053}
+ERROR_CODES = {400: -32600, 401: -32001, 403: FORBIDDEN, 404: -32004, 413: -32013, 429: -32029, 503: -32053}
 """JSON-RPC error codes of the guard's refusals (in the range JSON-RPC leaves to servers)."""
 
 

@@ -134,3 +134,26 @@ async def test_an_sse_session_is_bound_to_the_key_that_opened_it(gateway):
                                      headers={"X-API-Key": gateway.read_key})
     assert gone.status_code == 404  # a closed session is forgotten
     assert await _cash(gateway, "tradesphere") == "100000.00"
+
+
+@pytest.mark.parametrize("repeated", [
+    b'"arguments": {"symbol": "AAPL", "side": "buy", "quantity": "1", "quantity": "1000"}',
+    b'"name": "get_quote", "name": "place_order", "arguments": {"symbol": "AAPL", "side": "buy", "quantity": "1"}',
+])
+@pytest.mark.parametrize("key", ["trade", "read"])
+async def test_a_body_repeating_a_key_is_400_and_places_nothing(gateway, repeated, key):
+    """'"quantity":"1","quantity":"1000"' is refused, naming the key, whichever value a parser would keep."""
+    body = b'{"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {' + repeated + b'}}'
+    if b'"name": "get_quote"' not in repeated:
+        body = body.replace(b'"params": {', b'"params": {"name": "place_order", ')
+    api_key = TRADE_KEY if key == "trade" else gateway.read_key
+    response = await gateway.client.post("/velocity/mcp", content=body,
+                                         headers={**MCP_HEADERS, "X-API-Key": api_key})
+    assert response.status_code == 400
+    error = response.json()
+    assert error["id"] == 9 and error["error"]["code"] == -32600
+    assert "repeats the key" in error["error"]["message"] and ("'quantity'" in error["error"]["message"]
+                                                            or "'name'" in error["error"]["message"])
+    assert await _cash(gateway, "velocity") == "100000.00"
+    listed = await gateway.client.post("/velocity/mcp", json=call("list_orders"), headers={**MCP_HEADERS, "X-API-Key": TRADE_KEY})
+    assert answers(listed)[0]["result"]["structuredContent"]["orders"] == []
