@@ -17,7 +17,6 @@ import contextlib
 import json
 import re
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
@@ -26,7 +25,17 @@ from pathlib import Path
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from bench.environment import LOOPBACK, PROJECT_ROOT, BenchConfig, free_port, python_module, run_env, start, stop
+from bench.environment import (
+    LOOPBACK,
+    PROJECT_ROOT,
+    BenchConfig,
+    free_port,
+    python_module,
+    run_env,
+    run_json,
+    start,
+    stop,
+)
 from bench.report import NOT_MEASURED, FigureResult, Row, not_measured, verdict
 from bench.stats import ratio, summarize
 
@@ -119,16 +128,8 @@ def _page_renders(data_dir: Path) -> dict:
 
 
 def _measure_pages(data_dir: Path) -> dict:
-    process = None
-    try:
-        process = start(python_module("bench.console_start", "pages", "--data-dir", str(data_dir)), run_env(data_dir),
-                        stdout=subprocess.PIPE, text=True)
-        out, _ = process.communicate(timeout=SUBPROCESS_TIMEOUT_S)
-    finally:
-        stop(process)
-    if process.returncode != 0 or not out.strip():
-        raise RuntimeError(f"AppTest page renders failed (exit {process.returncode})")
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json(python_module("bench.console_start", "pages", "--data-dir", str(data_dir)), run_env(data_dir),
+                    SUBPROCESS_TIMEOUT_S, "AppTest page renders")
 
 
 def run(config: BenchConfig) -> FigureResult:

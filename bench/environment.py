@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -103,6 +104,22 @@ def start(command: list[str], env: dict[str, str], **options) -> subprocess.Pope
     options.setdefault("stdout", subprocess.DEVNULL)
     options.setdefault("stderr", subprocess.DEVNULL)
     return subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, start_new_session=True, **options)
+
+
+def run_json(command: list[str], env: dict[str, str], timeout_s: float, what: str) -> dict:
+    """Run a measuring subprocess to its end and return the JSON object on its last line of output.
+
+    Raises subprocess.TimeoutExpired when it takes longer than `timeout_s`, RuntimeError when it fails."""
+    process = None
+    try:
+        process = start(command, env, stdout=subprocess.PIPE, text=True)
+        out, _ = process.communicate(timeout=timeout_s)
+    finally:
+        stop(process)
+    lines = out.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        raise RuntimeError(f"{what} failed (exit {process.returncode})")
+    return json.loads(lines[-1])
 
 
 def stop(process: subprocess.Popen | None, grace_s: float = 5.0) -> None:

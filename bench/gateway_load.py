@@ -26,6 +26,7 @@ from bench.environment import (
     free_port,
     python_module,
     run_env,
+    run_json,
     start,
     stop,
     wait_for_port,
@@ -183,15 +184,7 @@ def _guard_cost_us(count: int) -> dict:
 
 
 def _measure_guard_cost(env: dict[str, str], count: int) -> dict:
-    process = None
-    try:
-        process = start(python_module("bench.gateway_load", "guard-cost", str(count)), env, stdout=-1, text=True)
-        out, _ = process.communicate(timeout=120)
-    finally:
-        stop(process)
-    if process.returncode != 0 or not out.strip():
-        raise RuntimeError(f"guard cost measurement failed (exit {process.returncode})")
-    return json.loads(out.strip().splitlines()[-1])
+    return run_json(python_module("bench.gateway_load", "guard-cost", str(count)), env, 120, "guard cost measurement")
 
 
 def run(config: BenchConfig) -> FigureResult:

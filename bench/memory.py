@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from bench.environment import PROJECT_ROOT, BenchConfig, python_module, run_env, start, stop
+from bench.environment import PROJECT_ROOT, BenchConfig, python_module, run_env, run_json
 from bench.report import FigureResult, Row, not_measured, verdict
 
 TARGET_GROWTH_MB = 50
@@ -102,19 +102,13 @@ def run(config: BenchConfig) -> FigureResult:
         return not_measured("memory", figure, target, "console not available: no app.py")
     data_dir = config.data_dir("memory")
     (data_dir / "console_settings.json").write_text(json.dumps({"autonomous": True}))
-    process = None
     try:
-        process = start(python_module("bench.memory", "measure", "--orders", str(orders)),
-                        run_env(data_dir), stdout=subprocess.PIPE, text=True)
-        out, _ = process.communicate(timeout=MEASURE_TIMEOUT_S)
+        measured = run_json(python_module("bench.memory", "measure", "--orders", str(orders)), run_env(data_dir),
+                            MEASURE_TIMEOUT_S, "measuring process")
     except subprocess.TimeoutExpired:
         return not_measured("memory", figure, target, f"did not finish in {MEASURE_TIMEOUT_S} s")
-    finally:
-        stop(process)
-    lines = out.strip().splitlines()
-    if process.returncode != 0 or not lines:
-        return not_measured("memory", figure, target, f"measuring process failed (exit {process.returncode})")
-    measured = json.loads(lines[-1])
+    except RuntimeError as exc:
+        return not_measured("memory", figure, target, str(exc))
     start_, end = measured["after_start"], measured["after_orders"]
     growth = round(end["total_mb"] - start_["total_mb"], 1)
     result = FigureResult("memory", data={
