@@ -56,6 +56,18 @@ class OrderRecord:
     filled_at: datetime | None
     updated_at: datetime
     reject_reason: str | None
+    stop_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_price: Decimal | None = None
+    high_water_mark: Decimal | None = None
+    triggered_at: datetime | None = None
+    checked_at: datetime | None = None
+    order_class: str | None = None
+    parent_id: str | None = None
+    take_profit_price: Decimal | None = None
+    stop_loss_price: Decimal | None = None
+    stop_loss_limit_price: Decimal | None = None
+    replaces: str | None = None
 
 
 _ORDER_COLUMNS = [field.name for field in fields(OrderRecord)]
@@ -63,7 +75,7 @@ if list(orders.c.keys()) != _ORDER_COLUMNS:  # a column added to OrderRow must b
     raise RuntimeError(f"OrderRecord fields {_ORDER_COLUMNS} do not match the orders table {list(orders.c.keys())}")
 _ORDER_INSERT_COLUMNS = tuple(_ORDER_COLUMNS[1:])
 _ORDER_CHANGING = ("status", "filled_quantity", "average_fill_price", "fees", "reserved_cash", "expires_at", "filled_at",
-                   "updated_at", "reject_reason")
+                   "updated_at", "reject_reason", "high_water_mark", "triggered_at", "checked_at")
 """What processing, filling or cancelling an order can change."""
 
 
@@ -97,7 +109,8 @@ class _Fill:
 
 def _order_state(order: OrderRecord) -> tuple:
     return (order.status, order.filled_quantity, order.average_fill_price, order.fees, order.reserved_cash,
-            order.expires_at, order.filled_at, order.updated_at, order.reject_reason)
+            order.expires_at, order.filled_at, order.updated_at, order.reject_reason, order.high_water_mark,
+            order.triggered_at, order.checked_at)
 
 
 def _position_state(position: PositionRecord) -> tuple:
@@ -229,7 +242,13 @@ class Book:
     # ----------------------------------------------------------------- changing
 
     def add_order(self, order: OrderRecord) -> None:
+        """A new order, written at `flush`; an active one joins `active_orders` at once (a bracket's exits, created
+        by their entry's fill, are worked in the same pass)."""
+        active = self.active_orders()
         self._new_orders.append(order)
+        if order.status in ACTIVE_STATUSES:
+            active.append(order)
+            self._active_count += 1
 
     def add_fill(self, **values) -> None:
         self._new_fills.append(values)

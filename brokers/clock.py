@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -42,6 +43,11 @@ def _transition(kind: str, minute: int) -> datetime:
     cal = _calendar()
     found = {"next_open": cal.next_open, "next_close": cal.next_close, "previous_close": cal.previous_close}[kind](ts)
     return found.to_pydatetime().astimezone(UTC)
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The start of the minute `moment` falls in (UTC): the simulated price path moves minute by minute."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _py(ts: pd.Timestamp) -> datetime:
@@ -83,6 +89,19 @@ class MarketClock:
 
     def previous_close(self, moment: datetime | None = None) -> datetime:
         return _transition("previous_close", _minute(moment or self.now()))
+
+    def open_minutes(self, after: datetime, through: datetime) -> Iterator[datetime]:
+        """Every minute the market is open that starts after `after` and no later than `through`, in order."""
+        minute = minute_of(after) + timedelta(minutes=1)
+        through = minute_of(through)
+        while minute <= through:
+            if not self.is_open(minute):
+                minute = self.next_open(minute)
+                continue
+            close = self.next_close(minute)
+            while minute < close and minute <= through:
+                yield minute
+                minute += timedelta(minutes=1)
 
     def session_at(self, moment: datetime) -> Session:
         """The session `moment` falls in, or the next one when the market is closed."""

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from brokers.book import ACTIVE_STATUSES, Book, OrderRecord, PositionRecord, orders
-from brokers.clock import MarketClock, eastern
+from brokers.clock import MarketClock, eastern, minute_of
 from brokers.domain import (
     MAX_NOTIONAL,
     MAX_QUANTITY,
@@ -29,6 +29,7 @@ from brokers.domain import (
     AccountView,
     EquityPoint,
     Estimate,
+    OrderClass,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -38,13 +39,13 @@ from brokers.domain import (
     Side,
     TimeInForce,
     _positive,
-    price_places,
 )
 from brokers.errors import DuplicateClientOrderId, InvalidRequest, OrderNotFound, TradingDisabled, shorten
 from brokers.market_data import Prices, Quote, SimulatedFeed
 from brokers.money import ZERO, money, plain, round_down, usd
 from brokers.persistence import BrokerDatabase
 from brokers.profiles import BrokerProfile, RiskLimits
+from brokers.rules import Available, Trade, broken_rule
 from brokers.symbols import SymbolDirectory
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ ORDER_STATUS_FILTERS = ("all", "active", *(s.value for s in OrderStatus))
 MAX_LIST_LIMIT = 500
 EQUITY_CURVE_POINTS = 500
 T = TypeVar("T")
+MINUTE = timedelta(minutes=1)
+REPLACEABLE = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price", "time_in_force")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Plan:
     executes_at: datetime | None
     expires_at: datetime | None
     reject_reason: str | None
+    triggered: bool = False
+    """A stop whose trigger the price has already reached."""
+    mark: Decimal | None = None
+    """A trailing stop's starting high-water (sell) or low-water (buy) mark: the last price now."""
 
 
 class BrokerEngine:
@@ -158,8 +165,17 @@ class BrokerEngine:
             log.info("%s rejected order %s: %s", self.profile.id, order.id, order.reject_reason)
         return self._view(order, note=note)
 
-    def _new_order(self, book: Book, request: OrderRequest, fingerprint: str, now: datetime) -> OrderRecord:
-        plan = self._plan(book, request, now)
+    def _new_order(
+        self, book: Book, request: OrderRequest, fingerprint: str, now: datetime, plan: Plan | None = None,
+        replacing: OrderRecord | None = None,
+    ) -> OrderRecord:
+        """A new order from `request` (or the replacement of `replacing`, which keeps its bracket links and marks)."""
+        plan = plan or self._plan(book, request, now)
+        on_path = plan.status is OrderStatus.OPEN and (request.order_type.has_stop or replacing and replacing.parent_id)
+        mark = plan.mark
+        if replacing is not None and replacing.high_water_mark is not None and request.order_type is OrderType.TRAILING_STOP:
+            mark = replacing.high_water_mark  # a new trail is measured from the best price so far, as at a real broker
+        triggered_at = replacing.triggered_at if replacing is not None else None
         order = OrderRecord(
             seq=None,
             id=uuid.uuid4().hex[:16],
@@ -183,6 +199,18 @@ class BrokerEngine:
             filled_at=None,
             updated_at=now,
             reject_reason=plan.reject_reason,
+            stop_price=request.stop_price,
+            trail_percent=request.trail_percent,
+            trail_price=request.trail_price,
+            high_water_mark=mark,
+            triggered_at=triggered_at or (now if plan.triggered else None),
+            checked_at=minute_of(now) if on_path else None,
+            order_class=replacing.order_class if replacing is not None else request.order_class.value,
+            parent_id=replacing.parent_id if replacing is not None else None,
+            take_profit_price=request.take_profit_price,
+            stop_loss_price=request.stop_loss_price,
+            stop_loss_limit_price=request.stop_loss_limit_price,
+            replaces=replacing.id if replacing is not None else None,
         )
         book.add_order(order)
         if plan.fills_now:
@@ -198,8 +226,11 @@ class BrokerEngine:
         quantity = plan.quantity or ZERO
         total = plan.trade_value + plan.fees if request.side is Side.BUY else plan.trade_value - plan.fees
         when = "fills now" if plan.fills_now else (
-            f"queued until {eastern(plan.executes_at)}" if plan.executes_at else "rests as an open limit order"
+            f"queued until {eastern(plan.executes_at)}" if plan.executes_at else _resting_text(request, plan)
         )
+        if request.order_class is OrderClass.BRACKET:
+            when += (f"; once it fills, a take-profit sell at {usd(request.take_profit_price)} and a stop-loss sell "
+                     f"at {usd(request.stop_loss_price)} work together, one cancelling the other")
         verb = "Buying" if request.side is Side.BUY else "Selling"
         message = (
             f"{verb} {plain(quantity)} {request.symbol} on {self.profile.name}: about {usd(plan.price)} a share, "
@@ -216,6 +247,13 @@ class BrokerEngine:
             notional=request.notional,
             order_type=request.order_type,
             limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            trail_percent=request.trail_percent,
+            trail_price=request.trail_price,
+            order_class=request.order_class,
+            take_profit_price=request.take_profit_price,
+            stop_loss_price=request.stop_loss_price,
+            stop_loss_limit_price=request.stop_loss_limit_price,
             time_in_force=request.time_in_force,
             expected_price=plan.price,
             trade_value=plan.trade_value,
@@ -238,14 +276,78 @@ class BrokerEngine:
             self._process_due(book, now)
             order = self._find(book, order_ref)
             status = OrderStatus(order.status)
-            if not status.is_active:
+            exits = self._exits_of(book, order)
+            note = None
+            if status.is_active:
+                self._cancel(order, now)
+            elif exits:
+                # The entry of a bracket has filled: cancelling it cancels the bracket, that is its working exits.
+                for leg in exits:
+                    self._cancel(leg, now)
+                note = f"Cancelled its {len(exits)} working bracket exits ({', '.join(leg.id for leg in exits)})."
+            else:
                 raise InvalidRequest(
                     f"order {order.id} is {status.value}; only queued or open orders can be cancelled"
                 )
-            order.status = OrderStatus.CANCELLED.value
-            order.reserved_cash = ZERO
-            order.updated_at = now
-        return self._view(order)
+        return self._view(order, note=note)
+
+    def replace_order(self, order_ref: str, **changes: object) -> OrderView:
+        """Replace a queued or open order with one that differs in size, prices or time in force.
+
+        The old order becomes `replaced` and the new one carries `replaces: <old id>`, both in one transaction; a
+        replacement the broker would refuse leaves the old order as it was.
+        """
+        self._require_trading()
+        unknown = sorted(set(changes) - set(REPLACEABLE))
+        if unknown:
+            raise InvalidRequest(f"replace_order cannot change {', '.join(unknown)}; it changes {', '.join(REPLACEABLE)}")
+        changes = {name: value for name, value in changes.items() if value is not None}
+        if not changes:
+            raise InvalidRequest(f"replace_order needs at least one of {', '.join(REPLACEABLE)}")
+        with self._writing() as book:
+            book.load()
+            now = self.clock.now()
+            self._process_due(book, now)
+            old = self._find(book, order_ref)
+            status = OrderStatus(old.status)
+            if not status.is_active:
+                raise InvalidRequest(f"order {old.id} is {status.value}; only queued or open orders can be replaced")
+            fields = {
+                "symbol": old.symbol, "side": old.side, "quantity": old.quantity, "notional": old.notional,
+                "order_type": old.order_type, "limit_price": old.limit_price, "time_in_force": old.time_in_force,
+                "stop_price": old.stop_price, "trail_percent": old.trail_percent, "trail_price": old.trail_price,
+                "take_profit_price": old.take_profit_price, "stop_loss_price": old.stop_loss_price,
+                "stop_loss_limit_price": old.stop_loss_limit_price,
+            }
+            if "quantity" in changes:
+                fields["notional"] = None
+            if "trail_percent" in changes:
+                fields["trail_price"] = None
+            if "trail_price" in changes:
+                fields["trail_percent"] = None
+            request = OrderRequest.parse(**{**fields, **changes})
+            before = OrderRequest.parse(**fields)
+            if request.fingerprint() == before.fingerprint():
+                raise InvalidRequest(f"the replacement of order {old.id} changes nothing: "
+                                     + ", ".join(f"{k} is already {v}" for k, v in changes.items()))
+            request = self._with_symbol(request)
+            self._cancel(old, now, OrderStatus.REPLACED)
+            plan = self._plan(book, request, now, oco_group=old.parent_id)
+            if plan.reject_reason:
+                raise InvalidRequest(f"order {old.id} was not replaced (it is unchanged): {plan.reject_reason}")
+            new = self._new_order(book, request, request.fingerprint(), now, plan=plan, replacing=old)
+        return self._view(new, note=f"It replaces order {old.id}.")
+
+    @staticmethod
+    def _cancel(order: OrderRecord, at: datetime, status: OrderStatus = OrderStatus.CANCELLED) -> None:
+        order.status, order.reserved_cash, order.updated_at = status.value, ZERO, at
+
+    @staticmethod
+    def _exits_of(book: Book, entry: OrderRecord) -> list[OrderRecord]:
+        """A bracket entry's exits that are still working."""
+        if entry.order_class != OrderClass.BRACKET.value or entry.parent_id is not None:
+            return []
+        return [o for o in book.active_orders() if o.parent_id == entry.id and o.status in ACTIVE_STATUSES]
 
     def list_orders(self, status: str = "all", symbol: str | None = None, limit: int = 100) -> list[OrderView]:
         """Orders newest first, filtered by status ('all', 'active' = queued or open, or one status)."""
@@ -346,62 +448,54 @@ class BrokerEngine:
         expires = self.clock.next_close(now) if request.time_in_force is TimeInForce.DAY else None
         return True, None, expires
 
-    def _plan(self, book: Book, request: OrderRequest, now: datetime) -> Plan:
+    def _plan(self, book: Book, request: OrderRequest, now: datetime, oco_group: str | None = None) -> Plan:
         acts_now, executes_at, expires_at = self._schedule(request, now)
         quote = self.feed.prices_at(request.symbol, now)
-        market_price = quote.ask if request.side is Side.BUY else quote.bid
-        marketable = request.limit_price is None or (
-            market_price <= request.limit_price if request.side is Side.BUY else market_price >= request.limit_price
+        buy = request.side is Side.BUY
+        market_price = quote.ask if buy else quote.bid
+        order_type = request.order_type
+        mark = quote.last if acts_now and order_type is OrderType.TRAILING_STOP else None
+        triggered = acts_now and order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and _stop_reached(
+            request.side, request.stop_price, quote.last
         )
-        price = market_price if marketable else request.limit_price
-        price = self._slipped(price, request)
+        if not order_type.has_stop or triggered:
+            marketable = request.limit_price is None or _marketable(request.side, market_price, request.limit_price)
+            price = market_price if marketable else request.limit_price
+        else:
+            # Not triggered yet: priced at the worse of the quote and the price it may fill at once triggered, so a
+            # resting buy stop holds back as much buying power as it may spend.
+            marketable = False
+            trigger = request.stop_price or _trail_level(request.side, quote.last, request.trail_percent,
+                                                         request.trail_price)
+            bound = request.limit_price or trigger
+            price = max(market_price, bound) if buy else min(market_price, bound)
+        price = self._slipped(price, order_type, request.side)
         fills_now = acts_now and marketable
         status = OrderStatus.FILLED if fills_now else (OrderStatus.OPEN if acts_now else OrderStatus.QUEUED)
         quantity = request.quantity or self._shares_for(request.notional, price)
         value = money(quantity * price) if quantity else ZERO
         fees = self.profile.commission.fee(quantity, value) if quantity else ZERO
-        reason = self._reject_reason(book, request, quantity, price, value, fees, now)
+        trade = Trade(request.symbol, request.side, quantity, request.notional, price, value, fees)
+        available = Available(
+            money=self._buying_power(book),
+            money_name="buying power",
+            shares_held=book.position(request.symbol).quantity,
+            shares_reserved=ZERO if buy else self._reserved_shares(book, request.symbol, now, oco_group),
+        )
+        reason = broken_rule(self.profile, self.limits, trade, available)
         if reason:
             status, fills_now, executes_at, expires_at = OrderStatus.REJECTED, False, None, None
-        return Plan(quantity, price, value, fees, fills_now, status, executes_at, expires_at, reason)
+        return Plan(quantity, price, value, fees, fills_now, status, executes_at, expires_at, reason, triggered, mark)
 
-    def _slipped(self, price: Decimal, request: OrderRequest) -> Decimal:
-        if request.order_type is OrderType.LIMIT or not self.profile.slippage_bps:
+    def _slipped(self, price: Decimal, order_type: OrderType | str, side: Side | str) -> Decimal:
+        """A market fill (a market order, or a stop once triggered) pays the broker's slippage; a limit never does."""
+        if OrderType(order_type).has_limit or not self.profile.slippage_bps:
             return price
         move = price * self.profile.slippage_bps / 10_000
-        return money(price + move if request.side is Side.BUY else price - move)
+        return money(price + move if Side(side) is Side.BUY else price - move)
 
     def _shares_for(self, notional: Decimal, price: Decimal) -> Decimal:
         return round_down(notional / price, self.profile.quantity_places)
-
-    def _reject_reason(
-        self, book: Book, request: OrderRequest, quantity: Decimal, price: Decimal, value: Decimal, fees: Decimal,
-        now: datetime,
-    ) -> str | None:
-        """The first rule the order breaks, with the numbers; None when the broker would take it."""
-        limits = self.limits
-        if limits.symbol_allowlist is not None and request.symbol not in limits.symbol_allowlist:
-            return f"{request.symbol} is not on {self.profile.name}'s allowed symbols ({', '.join(limits.symbol_allowlist)})"
-        if quantity <= 0:
-            return f"notional {usd(request.notional)} buys less than the smallest tradable quantity at {usd(price)}"
-        if not self.profile.fractional_shares and quantity != quantity.to_integral_value():
-            return f"{self.profile.name} trades whole shares only; quantity {plain(quantity)} is fractional"
-        if request.limit_price is not None and price_places(request.limit_price) < 4 and request.limit_price.as_tuple().exponent < -2:
-            return f"limit price {plain(request.limit_price)} has more than 2 decimal places"
-        if limits.max_order_notional is not None and value > limits.max_order_notional:
-            return f"order value {usd(value)} is over {self.profile.name}'s per-order limit of {usd(limits.max_order_notional)}"
-        if request.side is Side.BUY:
-            needed = value + fees
-            buying_power = self._buying_power(book)
-            if needed > buying_power:
-                return f"needs {usd(needed)}, buying power {usd(buying_power)}"
-        else:
-            held = book.position(request.symbol).quantity
-            reserved = self._reserved_shares(book, request.symbol, now)
-            if quantity > held - reserved:
-                detail = f" ({plain(reserved)} already reserved by open sell orders)" if reserved else ""
-                return f"cannot sell {plain(quantity)} {request.symbol}: {plain(held)} held{detail}"
-        return None
 
     def _buying_power(self, book: Book) -> Decimal:
         reserved = sum(
@@ -410,44 +504,46 @@ class BrokerEngine:
         )
         return book.account.cash - reserved
 
-    def _reserved_shares(self, book: Book, symbol: str, now: datetime) -> Decimal:
+    def _reserved_shares(self, book: Book, symbol: str, now: datetime, oco_group: str | None = None) -> Decimal:
+        """Shares of `symbol` promised to active sell orders; a bracket's two exits promise the same shares once.
+
+        `oco_group`: the entry whose exits are left out (replacing one of them must not count its sibling against it).
+        """
         total = ZERO
+        brackets: dict[str, Decimal] = {}
         for order in book.active_orders():
             if order.side != Side.SELL.value or order.symbol != symbol or order.status not in ACTIVE_STATUSES:
                 continue
             if order.quantity is not None:
-                total += order.quantity
+                shares = order.quantity
             else:
-                total += self._shares_for(order.notional, self.feed.prices_at(symbol, now).bid)
-        return total
+                shares = self._shares_for(order.notional, self.feed.prices_at(symbol, now).bid)
+            if order.parent_id is None:
+                total += shares
+            elif order.parent_id != oco_group:
+                brackets[order.parent_id] = max(brackets.get(order.parent_id, ZERO), shares)
+        return total + sum(brackets.values(), ZERO)
 
     def _fill(self, book: Book, order: OrderRecord, price: Decimal, at: datetime) -> None:
-        """Execute `order` in full at `price`: order, fill, cash and position change together."""
+        """Execute `order` in full at `price`: order, fill, cash and position change together.
+
+        The placement rules run again (brokers.rules) against the cash and shares there are now; a bracket entry's
+        fill opens its two exits, and an exit's fill cancels its sibling, in the same transaction.
+        """
         account = book.account
         order.reserved_cash = ZERO
         quantity = order.quantity or self._shares_for(order.notional, price)
         gross = money(quantity * price)
         fees = self.profile.commission.fee(quantity, gross) if quantity else ZERO
         position = book.position(order.symbol)
-        reason = None
-        if quantity <= 0:
-            reason = f"notional {usd(order.notional)} buys less than the smallest tradable quantity at {usd(price)}"
-        elif not self.profile.fractional_shares and quantity != quantity.to_integral_value():
-            reason = f"{self.profile.name} trades whole shares only; quantity {plain(quantity)} is fractional"
-        elif self.limits.max_order_notional is not None and gross > self.limits.max_order_notional:
-            # A queued order was checked at the price when it was placed; it fills at the open's price.
-            reason = (
-                f"order value {usd(gross)} at {usd(price)} is over {self.profile.name}'s per-order limit "
-                f"of {usd(self.limits.max_order_notional)}"
-            )
-        elif order.side == Side.BUY.value and gross + fees > account.cash:
-            reason = f"needs {usd(gross + fees)} at {usd(price)}, cash {usd(account.cash)}"
-        elif order.side == Side.SELL.value and quantity > position.quantity:
-            reason = f"cannot sell {plain(quantity)} {order.symbol}: {plain(position.quantity)} held"
+        side = Side(order.side)
+        trade = Trade(order.symbol, side, quantity, order.notional, price, gross, fees)
+        reason = broken_rule(self.profile, self.limits, trade,
+                             Available(money=account.cash, money_name="cash", shares_held=position.quantity, at_fill=True))
         if reason:
             order.status, order.reject_reason, order.updated_at = OrderStatus.REJECTED.value, reason, at
             return
-        if order.side == Side.BUY.value:
+        if side is Side.BUY:
             account.cash -= gross + fees
             position.quantity += quantity
             position.cost_basis += gross
@@ -470,25 +566,51 @@ class BrokerEngine:
             order_id=order.id, kind="trade", symbol=order.symbol, side=order.side, quantity=quantity,
             price=price, gross=gross, fees=fees, cash_after=account.cash, executed_at=at,
         )
+        if order.parent_id is not None:
+            for sibling in book.active_orders():
+                if sibling.parent_id == order.parent_id and sibling is not order and sibling.status in ACTIVE_STATUSES:
+                    self._cancel(sibling, at)
+        elif order.order_class == OrderClass.BRACKET.value:
+            self._open_exits(book, order, at)
+
+    def _open_exits(self, book: Book, entry: OrderRecord, at: datetime) -> None:
+        """A filled bracket entry's two exits: a take-profit sell limit and a stop-loss sell stop (or stop-limit)."""
+        expires = self.clock.next_close(at) if entry.time_in_force == TimeInForce.DAY.value else None
+        take_profit = (OrderType.LIMIT, entry.take_profit_price, None)
+        stop_type = OrderType.STOP_LIMIT if entry.stop_loss_limit_price is not None else OrderType.STOP
+        stop_loss = (stop_type, entry.stop_loss_limit_price, entry.stop_loss_price)
+        for kind, (order_type, limit_price, stop_price) in zip(("take-profit", "stop-loss"), (take_profit, stop_loss), strict=True):
+            book.add_order(OrderRecord(
+                seq=None, id=uuid.uuid4().hex[:16], client_order_id=None, fingerprint=f"{kind} exit of {entry.id}",
+                symbol=entry.symbol, side=Side.SELL.value, quantity=entry.filled_quantity, notional=None,
+                order_type=order_type.value, limit_price=limit_price, time_in_force=entry.time_in_force,
+                status=OrderStatus.OPEN.value, filled_quantity=ZERO, average_fill_price=None, fees=ZERO,
+                reserved_cash=ZERO, submitted_at=at, executes_at=None, expires_at=expires, filled_at=None,
+                updated_at=at, reject_reason=None, stop_price=stop_price, checked_at=minute_of(at),
+                order_class=OrderClass.BRACKET.value, parent_id=entry.id,
+            ))
 
     def _process_due(self, book: Book, now: datetime) -> list[OrderRecord]:
-        """Bring every active order up to `now`, oldest first; returns those still queued or open."""
+        """Bring every active order up to `now`; returns those still queued or open.
+
+        In the order things happen on the clock, not the order they were placed: after an idle night an opg placed
+        before a cls must still fill after it (fills, cash_after and the equity curve follow time). Stops and bracket
+        exits follow the minute path up to each queued order's time before it executes, then up to now; plain
+        resting limits are checked at now.
+        """
         active = book.active_orders()
         if not active:
             return []
-
-        # In the order things happen on the clock, not the order they were placed: after an idle night an opg
-        # placed before a cls must still fill after it (fills, cash_after and the equity curve follow time).
-        def acts_at(order: OrderRecord) -> datetime:
-            due = order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now
-            return order.executes_at if due else now
-
-        for order in sorted(active, key=acts_at):
-            if order.status == OrderStatus.QUEUED.value and order.executes_at and order.executes_at <= now:
+        due = [o for o in active if o.status == OrderStatus.QUEUED.value and o.executes_at and o.executes_at <= now]
+        for order in sorted(due, key=lambda o: o.executes_at):
+            self._walk(book, order.executes_at - MINUTE)
+            if order.status == OrderStatus.QUEUED.value:
                 self._execute_queued(book, order, now)
-            elif order.status == OrderStatus.OPEN.value:
+        self._walk(book, now)
+        for order in list(active):
+            if order.status == OrderStatus.OPEN.value and not _on_path(order):
                 self._check_resting(book, order, now)
-        return [order for order in active if order.status in ACTIVE_STATUSES]
+        return [order for order in book.active_orders() if order.status in ACTIVE_STATUSES]
 
     def _is_due(self, order: OrderRecord, now: datetime) -> bool:
         """Whether `_process_due` would change this active order now."""
@@ -496,29 +618,97 @@ class BrokerEngine:
             return bool(order.executes_at and order.executes_at <= now)
         if order.expires_at and now >= order.expires_at:
             return True
+        if _on_path(order):
+            # Some minute of trading has passed since it was last checked: its trigger or its trail may have moved.
+            checked = order.checked_at or order.submitted_at
+            return minute_of(now) > checked and (self.clock.is_open(now) or self.clock.next_open(checked) <= now)
         return self._resting_fill_price(order, now) is not None
+
+    def _walk(self, book: Book, through: datetime) -> None:
+        """Follow every working stop and bracket exit minute by minute, through the minute of `through`.
+
+        Every order is checked against each minute's price in turn, all orders at a minute before the next minute,
+        so the first of a bracket's two exits to be reached fills and cancels the other.
+        """
+        through = minute_of(through)
+        working = [o for o in book.active_orders() if _on_path(o) and (o.checked_at or o.submitted_at) < through]
+        if not working:
+            return
+        start = min(o.checked_at or minute_of(o.submitted_at) for o in working)
+        for minute in self.clock.open_minutes(start, through):
+            for order in working:
+                if order.status != OrderStatus.OPEN.value or (order.checked_at and order.checked_at >= minute):
+                    continue
+                if order.expires_at and minute >= order.expires_at:
+                    self._cancel(order, order.expires_at, OrderStatus.EXPIRED)
+                    continue
+                self._step(book, order, minute)
+        for order in working:
+            if order.status != OrderStatus.OPEN.value:
+                continue
+            if order.expires_at and through >= order.expires_at:
+                self._cancel(order, order.expires_at, OrderStatus.EXPIRED)
+            elif not order.checked_at or order.checked_at < through:
+                order.checked_at = through
+
+    def _step(self, book: Book, order: OrderRecord, minute: datetime) -> None:
+        """One minute of a working stop or bracket exit: move a trailing mark, trigger, fill."""
+        order.checked_at = minute
+        prices = self.feed.prices_at(order.symbol, minute)
+        side = Side(order.side)
+        order_type = OrderType(order.order_type)
+        if order_type is OrderType.TRAILING_STOP:
+            mark = order.high_water_mark
+            if mark is None:
+                mark = prices.last
+            else:
+                mark = max(mark, prices.last) if side is Side.SELL else min(mark, prices.last)
+            order.high_water_mark = mark
+            level = _trail_level(side, mark, order.trail_percent, order.trail_price)
+            if not _stop_reached(side, level, prices.last):
+                return
+        elif order_type.has_stop and order.triggered_at is None and not _stop_reached(side, order.stop_price, prices.last):
+            return
+        if order_type.has_stop and order.triggered_at is None:
+            order.triggered_at = minute
+        market_price = prices.ask if side is Side.BUY else prices.bid
+        if not order_type.has_limit:
+            # A triggered stop is a market order: it fills at this minute's price (the open's, after a gap).
+            self._fill(book, order, self._slipped(market_price, order_type, side), minute)
+        elif _marketable(side, market_price, order.limit_price):
+            self._fill(book, order, market_price, minute)
 
     def _execute_queued(self, book: Book, order: OrderRecord, now: datetime) -> None:
         at = order.executes_at
+        if OrderType(order.order_type).has_stop:
+            # A stop placed while the market was closed starts working at the open, the open's own minute included
+            # (a gap through the stop overnight fills at the open).
+            order.status = OrderStatus.OPEN.value
+            order.expires_at = self.clock.next_close(at) if order.time_in_force == TimeInForce.DAY.value else None
+            order.checked_at = minute_of(at) - MINUTE
+            order.updated_at = at
+            return
         quote = self.feed.prices_at(order.symbol, at)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
         if order.limit_price is None:
-            self._fill(book, order, self._slipped(price, _as_request(order)), at)
+            self._fill(book, order, self._slipped(price, order.order_type, order.side), at)
             return
-        marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price
-        if marketable:
+        if _marketable(Side(order.side), price, order.limit_price):
             self._fill(book, order, price, at)
         elif order.time_in_force in (TimeInForce.OPG.value, TimeInForce.CLS.value):
-            order.status, order.reserved_cash, order.updated_at = OrderStatus.EXPIRED.value, ZERO, at
+            self._cancel(order, at, OrderStatus.EXPIRED)
         else:
             order.status = OrderStatus.OPEN.value
             order.expires_at = self.clock.next_close(at) if order.time_in_force == TimeInForce.DAY.value else None
             order.updated_at = at
-            self._check_resting(book, order, now)
+            if _on_path(order):
+                order.checked_at = minute_of(at)
+            else:
+                self._check_resting(book, order, now)
 
     def _check_resting(self, book: Book, order: OrderRecord, now: datetime) -> None:
         if order.expires_at and now >= order.expires_at:
-            order.status, order.reserved_cash, order.updated_at = OrderStatus.EXPIRED.value, ZERO, order.expires_at
+            self._cancel(order, order.expires_at, OrderStatus.EXPIRED)
             return
         price = self._resting_fill_price(order, now)
         if price is not None:
@@ -530,8 +720,7 @@ class BrokerEngine:
             return None
         quote = self.feed.prices_at(order.symbol, now)
         price = quote.ask if order.side == Side.BUY.value else quote.bid
-        marketable = price <= order.limit_price if order.side == Side.BUY.value else price >= order.limit_price
-        return price if marketable else None
+        return price if _marketable(Side(order.side), price, order.limit_price) else None
 
     def _find(self, book: Book, order_ref: str) -> OrderRecord:
         ref = str(order_ref).strip()
@@ -615,6 +804,10 @@ class BrokerEngine:
             notional=row.notional,
             order_type=OrderType(row.order_type),
             limit_price=row.limit_price,
+            stop_price=row.stop_price,
+            trail_percent=row.trail_percent,
+            trail_price=row.trail_price,
+            high_water_mark=row.high_water_mark,
             time_in_force=TimeInForce(row.time_in_force),
             status=OrderStatus(row.status),
             filled_quantity=row.filled_quantity,
@@ -625,13 +818,20 @@ class BrokerEngine:
             executes_at=row.executes_at,
             expires_at=row.expires_at,
             reject_reason=row.reject_reason,
+            triggered_at=row.triggered_at,
+            order_class=OrderClass(row.order_class or OrderClass.SIMPLE.value),
+            parent_id=row.parent_id,
+            take_profit_price=row.take_profit_price,
+            stop_loss_price=row.stop_loss_price,
+            stop_loss_limit_price=row.stop_loss_limit_price,
+            replaces=row.replaces,
             message=" ".join(filter(None, [self._describe(row), note])),
         )
 
     def _describe(self, row: OrderRecord) -> str:
         size = _size(row.quantity, row.notional, row.symbol)
         verb = {"buy": "Buy", "sell": "Sell"}[row.side]
-        kind = f"limit {usd(row.limit_price)} " if row.limit_price is not None else ""
+        kind = _kind_text(row)
         status = OrderStatus(row.status)
         if status is OrderStatus.FILLED:
             past = "Bought" if row.side == "buy" else "Sold"
@@ -645,7 +845,7 @@ class BrokerEngine:
             return f"{verb} {kind}{size} queued on {self.profile.name}; it executes {when}, {eastern(row.executes_at)}."
         if status is OrderStatus.OPEN:
             until = f"until {eastern(row.expires_at)}" if row.expires_at else "until cancelled"
-            return f"{verb} {kind}{size} is working on {self.profile.name} {until}."
+            return f"{verb} {kind}{size} is working on {self.profile.name} {until}{_trigger_text(row)}."
         if status is OrderStatus.REJECTED:
             return f"{verb} {kind}{size} rejected by {self.profile.name}: {row.reject_reason}."
         return f"{verb} {kind}{size} on {self.profile.name} is {status.value}."
@@ -655,12 +855,62 @@ def _signed(fill) -> Decimal:
     return fill.quantity if fill.side == Side.BUY.value else -fill.quantity
 
 
-def _as_request(order: OrderRecord) -> OrderRequest:
-    return OrderRequest(
-        symbol=order.symbol, side=Side(order.side), quantity=order.quantity, notional=order.notional,
-        order_type=OrderType(order.order_type), limit_price=order.limit_price,
-        time_in_force=TimeInForce(order.time_in_force),
-    )
+def _on_path(order: OrderRecord) -> bool:
+    """Whether an open order is worked minute by minute: a stop of any kind, or a bracket exit."""
+    return order.status == OrderStatus.OPEN.value and (OrderType(order.order_type).has_stop or order.parent_id is not None)
+
+
+def _marketable(side: Side, price: Decimal, limit: Decimal) -> bool:
+    """Whether a limit order can fill at `price`: a buy at or under its limit, a sell at or over it."""
+    return price <= limit if side is Side.BUY else price >= limit
+
+
+def _stop_reached(side: Side | str, stop: Decimal, last: Decimal) -> bool:
+    """A buy stop triggers when the price trades at or above its stop, a sell stop at or below."""
+    return last >= stop if Side(side) is Side.BUY else last <= stop
+
+
+def _trail_level(side: Side | str, mark: Decimal, trail_percent: Decimal | None, trail_price: Decimal | None) -> Decimal:
+    """Where a trailing stop triggers: the trail below the high-water mark for a sell, above the low for a buy."""
+    distance = trail_price if trail_price is not None else mark * trail_percent / 100
+    return mark - distance if Side(side) is Side.SELL else mark + distance
+
+
+def _resting_text(request: OrderRequest, plan: Plan) -> str:
+    if request.order_type is OrderType.TRAILING_STOP:
+        return "rests as a trailing stop that follows the price"
+    if request.order_type.has_stop and not plan.triggered:
+        return f"rests until the price reaches the stop {usd(request.stop_price)}"
+    return "rests as an open limit order"
+
+
+def _kind_text(row: OrderRecord) -> str:
+    """'limit $180.00 ', 'stop $170.00 limit $169.00 ', 'trailing stop 5% ', 'take-profit exit limit $200.00 '..."""
+    order_type = OrderType(row.order_type)
+    parts = []
+    if row.parent_id is not None:
+        parts.append("stop-loss exit" if order_type.has_stop else "take-profit exit")
+    if order_type is OrderType.TRAILING_STOP:
+        parts.append(f"trailing stop {plain(row.trail_percent)}%" if row.trail_percent is not None
+                     else f"trailing stop {usd(row.trail_price)}")
+    elif order_type.has_stop:
+        parts.append(f"stop {usd(row.stop_price)}")
+    if row.limit_price is not None:
+        parts.append(f"limit {usd(row.limit_price)}")
+    if row.take_profit_price is not None:
+        parts.append(f"(bracket: take profit {usd(row.take_profit_price)}, stop loss {usd(row.stop_loss_price)})")
+    return "".join(f"{part} " for part in parts)
+
+
+def _trigger_text(row: OrderRecord) -> str:
+    """Where a working stop stands: triggered, or where a trailing stop would trigger now."""
+    if row.triggered_at is not None:
+        return f"; its stop triggered at {eastern(row.triggered_at)}"
+    if row.order_type == OrderType.TRAILING_STOP.value and row.high_water_mark is not None:
+        level = money(_trail_level(row.side, row.high_water_mark, row.trail_percent, row.trail_price))
+        mark = "high" if row.side == Side.SELL.value else "low"
+        return f"; {mark} so far {usd(row.high_water_mark)}, it triggers at {usd(level)}"
+    return ""
 
 
 def _size(quantity: Decimal | None, notional: Decimal | None, symbol: str) -> str:

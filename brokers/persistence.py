@@ -27,8 +27,9 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -97,12 +98,12 @@ class OrderRow(Base):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True)
     client_order_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    fingerprint: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(500))
     symbol: Mapped[str] = mapped_column(String(12))
     side: Mapped[str] = mapped_column(String(4))
     quantity: Mapped[Decimal | None] = mapped_column(DecimalText)
     notional: Mapped[Decimal | None] = mapped_column(DecimalText)
-    order_type: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(16))
     limit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
     time_in_force: Mapped[str] = mapped_column(String(4))
     status: Mapped[str] = mapped_column(String(10))
@@ -117,6 +118,23 @@ class OrderRow(Base):
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reject_reason: Mapped[str | None] = mapped_column(String(500))
+    # Revision 0002 (stops, trailing stops, brackets, replace): every column is empty on an order from before it.
+    stop_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    trail_percent: Mapped[Decimal | None] = mapped_column(DecimalText)
+    trail_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    high_water_mark: Mapped[Decimal | None] = mapped_column(DecimalText)
+    """A trailing stop's best price so far: the high for a sell, the low for a buy."""
+    triggered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """The last minute of the price path a stop or a bracket exit was checked against."""
+    order_class: Mapped[str | None] = mapped_column(String(8))
+    """None (an order from before brackets) reads as simple."""
+    parent_id: Mapped[str | None] = mapped_column(String(32))
+    """A bracket exit's entry."""
+    take_profit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    stop_loss_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    stop_loss_limit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    replaces: Mapped[str | None] = mapped_column(String(32))
 
 
 class FillRow(Base):
@@ -248,21 +266,27 @@ class BrokerDatabase:
         self._create_schema()
 
     def _create_schema(self) -> None:
+        """Create or upgrade the schema (brokers.migrations), once, whichever process gets the migration lock first."""
+        from brokers.migrations import upgrade
+
+        schema = self.broker_id if self._compile_options else None
         for attempt in range(3):
             try:
-                if self.is_sqlite:
-                    with self.engine.begin() as connection:
+                with self.engine.begin() as connection:
+                    if self.is_sqlite:
                         connection.exec_driver_sql("BEGIN IMMEDIATE")
-                        Base.metadata.create_all(connection)
-                    return
-                if "schema_translate_map" in (self.engine.get_execution_options() or {}):
-                    with self.engine.begin() as conn:
-                        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.broker_id}"')
-                Base.metadata.create_all(self.engine)
+                    else:
+                        # Transaction-scoped: released at the commit, or by the server if this process dies mid-upgrade.
+                        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                                           {"name": f"brokers.migrations:{self.broker_id}"})
+                        if schema is not None:
+                            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                            connection.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+                    upgrade(connection, schema)
                 return
-            except (OperationalError, IntegrityError, ProgrammingError):
-                # Another process created the same tables at the same moment (PostgreSQL says DuplicateTable or
-                # DuplicateObject, a ProgrammingError); the next pass sees them.
+            except OperationalError:
+                # SQLite: the file was being created by another process at the same moment (its first write is not
+                # yet under a lock we can wait on); the next pass waits on BEGIN IMMEDIATE like any writer.
                 if attempt == 2:
                     raise
 

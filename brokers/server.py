@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt
 
 from brokers.clock import eastern
 from brokers.domain import (
@@ -23,10 +23,13 @@ from brokers.domain import (
     OrderRequest,
     OrdersResult,
     OrderStatus,
+    OrderType,
     OrderView,
     PortfolioSummary,
     PositionsResult,
     PositionView,
+    Side,
+    TimeInForce,
 )
 from brokers.engine import BrokerEngine
 from brokers.errors import BrokerError, shorten
@@ -36,20 +39,77 @@ from brokers.profiles import BrokerProfile
 
 log = logging.getLogger(__name__)
 
-ORDER_TOOLS = frozenset({"place_order", "cancel_order", "add_position"})
-"""Tools that change the book: they need approval in the agent and the trade scope at the gateway."""
+
+def _read(title: str) -> ToolAnnotations:
+    return ToolAnnotations(title=title, readOnlyHint=True, openWorldHint=False)
+
+
+def _write(title: str, *, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(title=title, readOnlyHint=False, destructiveHint=True, idempotentHint=idempotent,
+                           openWorldHint=False)
+
+
+TOOL_ANNOTATIONS: dict[str, ToolAnnotations] = {
+    "get_broker_profile": _read("Broker profile"),
+    "get_quote": _read("Quote"),
+    "get_account": _read("Account"),
+    "fetch_positions": _read("Positions"),
+    "get_portfolio_summary": _read("Portfolio summary"),
+    "estimate_order": _read("Estimate an order"),
+    "list_orders": _read("List orders"),
+    # A retry of place_order is harmless only when it carries a client_order_id, so the tool as such is not
+    # idempotent; cancel and replace name the order, and a second call finds it already cancelled or replaced.
+    "place_order": _write("Place an order", idempotent=False),
+    "cancel_order": _write("Cancel an order", idempotent=True),
+    "replace_order": _write("Replace an order", idempotent=True),
+    "add_position": _write("Import a position", idempotent=False),
+}
+"""Every tool's MCP annotations, stated explicitly: the one place that says which tools change the book."""
+
+ORDER_TOOLS = frozenset(name for name, hints in TOOL_ANNOTATIONS.items() if not hints.read_only_hint)
+"""Tools that change the book (derived from the annotations): the trade scope at the gateway."""
+
+
+def _wire_word(value: object) -> object:
+    """' BUY ' is 'buy': the enums are published lower case, and a client's capitals are not an error."""
+    return value.strip().lower() if isinstance(value, str) else value
+
 
 # Strict: JSON true must not become quantity 1 (pydantic would coerce a bool to a number).
 Number = str | StrictInt | StrictFloat
 Symbol = Annotated[str, Field(description="Ticker (AAPL) or company name (Apple)", max_length=5000)]
 Quantity = Annotated[Number | None, Field(description="Shares, as a decimal string, e.g. '10' or '1.5'")]
 Notional = Annotated[Number | None, Field(description="Dollar amount instead of a quantity, e.g. '500'")]
-LimitPrice = Annotated[Number | None, Field(description="Limit price in dollars; required when order_type is 'limit'")]
-SideArg = Annotated[str, Field(description="'buy' or 'sell'")]
-OrderTypeArg = Annotated[str, Field(description="'market' (default) or 'limit'")]
-TifArg = Annotated[
-    str, Field(description="'day' (default), 'gtc' good till cancelled, 'opg' at the next open, 'cls' at the close")
-]
+LimitPrice = Annotated[Number | None, Field(description="Limit price in dollars; for order_type 'limit' and 'stop_limit'")]
+StopPrice = Annotated[Number | None, Field(
+    description="Trigger in dollars for order_type 'stop' and 'stop_limit': a buy stop triggers at or above it, a sell "
+                "stop at or below")]
+TrailPercent = Annotated[Number | None, Field(
+    description="Trailing stop: trigger this many percent behind the best price since placement (or trail_price)")]
+TrailPrice = Annotated[Number | None, Field(
+    description="Trailing stop: trigger this many dollars behind the best price since placement (or trail_percent)")]
+TakeProfit = Annotated[Number | None, Field(
+    description="Bracket: with stop_loss_price, once this buy fills a sell limit at this price takes the profit")]
+StopLoss = Annotated[Number | None, Field(
+    description="Bracket: with take_profit_price, once this buy fills a sell stop at this price cuts the loss; the "
+                "first exit to fill cancels the other")]
+StopLossLimit = Annotated[Number | None, Field(
+    description="Bracket: makes the stop-loss exit a stop-limit with this limit")]
+SideWord = Literal["buy", "sell"]
+OrderTypeWord = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
+TifWord = Literal["day", "gtc", "opg", "cls"]
+# The published enums are the domain's own values (checked at import, so the two can never drift apart).
+for _word, _enum in ((SideWord, Side), (OrderTypeWord, OrderType), (TifWord, TimeInForce)):
+    if set(get_args(_word)) != {member.value for member in _enum}:
+        raise RuntimeError(f"{_enum.__name__} values {[m.value for m in _enum]} differ from the tool enum {get_args(_word)}")
+SideArg = Annotated[SideWord, BeforeValidator(_wire_word), Field(description="buy or sell")]
+OrderTypeArg = Annotated[OrderTypeWord, BeforeValidator(_wire_word), Field(
+    description="market (default), limit, stop, stop_limit or trailing_stop")]
+TifArg = Annotated[TifWord, BeforeValidator(_wire_word), Field(
+    description="day (default), gtc good till cancelled, opg at the next open, cls at the close (opg and cls: market "
+                "and limit orders only)")]
+OptionalTifArg = Annotated[TifWord | None, BeforeValidator(_wire_word), Field(
+    description="A new time in force: day, gtc, opg or cls")]
 ClientOrderId = Annotated[
     str | None, Field(description="Your id for this order: a retry with the same id places nothing twice")
 ]
@@ -126,7 +186,7 @@ def _refuse_malformed_calls(server: MCPServer):
 
 
 def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options: Any) -> MCPServer:
-    """The MCP server for one broker. Every broker gets the same ten tools."""
+    """The MCP server for one broker. Every broker gets the same eleven tools."""
     server = MCPServer(
         name=profile.name,
         instructions=(
@@ -136,10 +196,11 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         **server_options,
     )
     server.middleware.append(_refuse_malformed_calls(server))
-    read_only = ToolAnnotations(readOnlyHint=True, openWorldHint=False)
-    writes = ToolAnnotations(readOnlyHint=False, destructiveHint=False, openWorldHint=False)
 
-    @server.tool(annotations=read_only)
+    def tool(name: str):
+        return server.tool(name=name, annotations=TOOL_ANNOTATIONS[name])
+
+    @tool("get_broker_profile")
     def get_broker_profile() -> Annotated[CallToolResult, BrokerProfileResult]:
         """This broker's specialty, fee schedule, fill latency, share rules, limits and the market clock."""
         limits = engine.limits
@@ -169,7 +230,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
     # async: a quote is computed in memory from the simulated feed (~20 us, no database, no network), so it runs
     # on the event loop; a sync tool would hop to a worker thread and back (most of a gateway call's cost, bench).
     # A quote source that does I/O must make this a sync tool again.
-    @server.tool(annotations=read_only)
+    @tool("get_quote")
     async def get_quote(symbol: Symbol) -> Annotated[CallToolResult, Quote]:
         """Current simulated bid, ask and last price for a ticker or company name."""
         quote = _business(lambda: engine.quote(symbol))
@@ -177,7 +238,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         text = f"{quote.symbol} ({quote.name}): bid {usd(quote.bid)}, ask {usd(quote.ask)}, last {usd(quote.last)} ({state})."
         return _text_result(quote, text)
 
-    @server.tool(annotations=read_only)
+    @tool("get_account")
     def get_account() -> Annotated[CallToolResult, AccountView]:
         """Cash, buying power, equity, realized and unrealized P&L and fees paid at this broker."""
         account = _business(engine.account)
@@ -188,7 +249,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         )
         return _text_result(account, text)
 
-    @server.tool(annotations=read_only)
+    @tool("fetch_positions")
     def fetch_positions() -> Annotated[CallToolResult, PositionsResult]:
         """Every position held at this broker with average cost, market value and P&L."""
         positions = _business(engine.positions)
@@ -200,7 +261,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         ]
         return _text_result(result, f"{profile.name} positions: " + ("; ".join(lines) if lines else "none") + ".")
 
-    @server.tool(annotations=read_only)
+    @tool("get_portfolio_summary")
     def get_portfolio_summary() -> Annotated[CallToolResult, PortfolioSummary]:
         """Account totals, positions and equity over time for this broker."""
         summary = _business(engine.portfolio_summary)
@@ -211,7 +272,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         )
         return _text_result(summary, text)
 
-    @server.tool(annotations=read_only)
+    @tool("estimate_order")
     def estimate_order(
         symbol: Symbol,
         side: SideArg,
@@ -220,18 +281,30 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         order_type: OrderTypeArg = "market",
         limit_price: LimitPrice = None,
         time_in_force: TifArg = "day",
+        client_order_id: ClientOrderId = None,
+        stop_price: StopPrice = None,
+        trail_percent: TrailPercent = None,
+        trail_price: TrailPrice = None,
+        take_profit_price: TakeProfit = None,
+        stop_loss_price: StopLoss = None,
+        stop_loss_limit_price: StopLossLimit = None,
     ) -> Annotated[CallToolResult, Estimate]:
-        """Expected price, fees and total cost of an order at this broker, and whether it fills now; places nothing."""
+        """Expected price, fees and total cost of an order at this broker, and whether it fills now; places nothing.
+
+        Takes exactly what place_order takes (client_order_id is checked, not used)."""
         request = _business(
             lambda: OrderRequest.parse(
-                symbol=symbol, side=side, quantity=quantity, notional=notional,
-                order_type=order_type, limit_price=limit_price, time_in_force=time_in_force,
+                symbol=symbol, side=side, quantity=quantity, notional=notional, order_type=order_type,
+                limit_price=limit_price, time_in_force=time_in_force, client_order_id=client_order_id,
+                stop_price=stop_price, trail_percent=trail_percent, trail_price=trail_price,
+                take_profit_price=take_profit_price, stop_loss_price=stop_loss_price,
+                stop_loss_limit_price=stop_loss_limit_price,
             )
         )
         estimate = _business(lambda: engine.estimate_order(request))
         return _text_result(estimate, estimate.message)
 
-    @server.tool(annotations=writes)
+    @tool("place_order")
     def place_order(
         symbol: Symbol,
         side: SideArg,
@@ -241,27 +314,57 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         limit_price: LimitPrice = None,
         time_in_force: TifArg = "day",
         client_order_id: ClientOrderId = None,
+        stop_price: StopPrice = None,
+        trail_percent: TrailPercent = None,
+        trail_price: TrailPrice = None,
+        take_profit_price: TakeProfit = None,
+        stop_loss_price: StopLoss = None,
+        stop_loss_limit_price: StopLossLimit = None,
     ) -> Annotated[CallToolResult, OrderView]:
-        """Place a market or limit order; while the market is closed it is queued for the next open."""
+        """Place a market, limit, stop, stop-limit or trailing-stop order, or a bracket (a market or limit buy with
+        take_profit_price and stop_loss_price); while the market is closed it is queued for the next open."""
         request = _business(
             lambda: OrderRequest.parse(
                 symbol=symbol, side=side, quantity=quantity, notional=notional, order_type=order_type,
                 limit_price=limit_price, time_in_force=time_in_force, client_order_id=client_order_id,
+                stop_price=stop_price, trail_percent=trail_percent, trail_price=trail_price,
+                take_profit_price=take_profit_price, stop_loss_price=stop_loss_price,
+                stop_loss_limit_price=stop_loss_limit_price,
             )
         )
         order = _business(lambda: engine.place_order(request))
         text = order.message + (f" Order id {order.id}." if order.status is not OrderStatus.REJECTED else "")
         return _text_result(order, text, is_error=order.status is OrderStatus.REJECTED)
 
-    @server.tool(annotations=writes)
+    @tool("cancel_order")
     def cancel_order(order_id: Annotated[str, Field(description="Order id or client_order_id", max_length=200)]) -> Annotated[CallToolResult, OrderView]:
         """Cancel a queued or open order."""
         order = _business(lambda: engine.cancel_order(order_id))
-        return _text_result(order, f"Cancelled order {order.id}: {order.side.value} {order.symbol}.")
+        text = (order.message if order.status is not OrderStatus.CANCELLED
+                else f"Cancelled order {order.id}: {order.side.value} {order.symbol}.")
+        return _text_result(order, text)
 
-    @server.tool(annotations=read_only)
+    @tool("replace_order")
+    def replace_order(
+        order_id: Annotated[str, Field(description="Order id or client_order_id of a queued or open order", max_length=200)],
+        quantity: Annotated[Number | None, Field(description="New size in shares")] = None,
+        limit_price: Annotated[Number | None, Field(description="New limit price (limit, stop_limit)")] = None,
+        stop_price: Annotated[Number | None, Field(description="New stop price (stop, stop_limit)")] = None,
+        trail_percent: Annotated[Number | None, Field(description="New trail in percent (trailing_stop)")] = None,
+        trail_price: Annotated[Number | None, Field(description="New trail in dollars (trailing_stop)")] = None,
+        time_in_force: OptionalTifArg = None,
+    ) -> Annotated[CallToolResult, OrderView]:
+        """Replace a queued or open order with new size, prices or time in force: the old one becomes 'replaced' and
+        the new one says which it replaces."""
+        order = _business(lambda: engine.replace_order(
+            order_id, quantity=quantity, limit_price=limit_price, stop_price=stop_price, trail_percent=trail_percent,
+            trail_price=trail_price, time_in_force=time_in_force,
+        ))
+        return _text_result(order, order.message + f" Order id {order.id}.")
+
+    @tool("list_orders")
     def list_orders(
-        status: Annotated[str, Field(description="all (default), active (queued or open), queued, open, filled, cancelled, rejected, expired")] = "all",
+        status: Annotated[str, Field(description="all (default), active (queued or open), queued, open, filled, cancelled, rejected, expired, replaced")] = "all",
         symbol: Annotated[str | None, Field(description="Only this ticker or company")] = None,
         limit: Annotated[StrictInt, Field(description="Most recent N orders", ge=1, le=500)] = 100,
     ) -> Annotated[CallToolResult, OrdersResult]:
@@ -272,7 +375,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         text = f"{profile.name}: {len(orders)} orders" + (": " + "; ".join(lines) + more if lines else "") + "."
         return _text_result(OrdersResult(broker=profile.id, orders=orders), text)
 
-    @server.tool(annotations=writes)
+    @tool("add_position")
     def add_position(
         symbol: Symbol,
         quantity: Annotated[Number, Field(description="Shares held")],

@@ -13,8 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 CENT = Decimal("0.01")
 TOOLS = {
     "add_position", "fetch_positions", "get_portfolio_summary", "get_account", "get_quote", "estimate_order",
-    "place_order", "cancel_order", "list_orders", "get_broker_profile",
+    "place_order", "cancel_order", "replace_order", "list_orders", "get_broker_profile",
 }
+WRITE_TOOLS = {"place_order", "cancel_order", "replace_order", "add_position"}
+ORDER_FIELDS = {"symbol", "side", "quantity", "notional", "order_type", "limit_price", "time_in_force", "client_order_id",
+                "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price",
+                "stop_loss_limit_price"}
 
 
 def order(**fields) -> OrderRequest:

@@ -524,7 +524,7 @@ def test_list_orders_filters(book):
 
 
 @pytest.mark.parametrize(("filters", "error", "words"), [
-    ({"status": "done"}, InvalidRequest, "status must be one of all, active, queued, open, filled, cancelled, rejected, expired; got 'done'"),
+    ({"status": "done"}, InvalidRequest, "status must be one of all, active, queued, open, filled, cancelled, rejected, expired, replaced; got 'done'"),
     ({"limit": 0}, InvalidRequest, "limit must be a whole number from 1 to 500; got 0"),
     ({"limit": 501}, InvalidRequest, "got 501"),
     ({"limit": True}, InvalidRequest, "got True"),

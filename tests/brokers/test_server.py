@@ -6,13 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from broker_support import TOOLS, cents, expected_fee
+from broker_support import ORDER_FIELDS, TOOLS, WRITE_TOOLS, cents, expected_fee
 from market_times import CLOSED, EARLY_CLOSE_DAY, HOLIDAY, NEXT_OPEN, OPEN
 from mcp import Client
 
 from brokers.profiles import get_profile
 from brokers.runtime import open_engine
-from brokers.server import ORDER_TOOLS, build_server
+from brokers.server import ORDER_TOOLS, TOOL_ANNOTATIONS, build_server
 
 DECIMAL_FIELDS = {"cash", "buying_power", "equity", "starting_cash", "positions_value", "realized_pnl", "unrealized_pnl",
                   "fees_paid", "bid", "ask", "last", "quantity", "average_cost", "cost_basis", "market_price", "market_value",
@@ -44,16 +44,27 @@ async def call(client: Client, tool: str, **arguments):
 
 
 @pytest.mark.parametrize("broker", ["tradesphere", "velocity"])
-async def test_exactly_the_ten_tools_with_typed_outputs(broker):
+async def test_exactly_the_eleven_tools_with_typed_outputs(broker):
     async with connect(broker) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        assert set(tools) == TOOLS
+        assert set(tools) == TOOLS == set(TOOL_ANNOTATIONS)
         assert all(t.output_schema and t.description for t in tools.values())
-        assert {name for name, t in tools.items() if not t.annotations.read_only_hint} == ORDER_TOOLS
-        place = tools["place_order"].input_schema
-        assert set(place["properties"]) == {"symbol", "side", "quantity", "notional", "order_type", "limit_price",
-                                             "time_in_force", "client_order_id"}
-        assert place["required"] == ["symbol", "side"]
+        assert {name for name, t in tools.items() if not t.annotations.read_only_hint} == ORDER_TOOLS == WRITE_TOOLS
+        for name, tool in tools.items():  # stated explicitly on every tool, never left to a client's defaults
+            hints = tool.annotations
+            assert hints.read_only_hint is (name not in WRITE_TOOLS) and hints.open_world_hint is False, name
+            if name in WRITE_TOOLS:
+                assert hints.destructive_hint is True and isinstance(hints.idempotent_hint, bool), name
+        assert {n for n in WRITE_TOOLS if tools[n].annotations.idempotent_hint} == {"cancel_order", "replace_order"}
+        for name in ("place_order", "estimate_order"):
+            schema = tools[name].input_schema
+            assert set(schema["properties"]) == ORDER_FIELDS and schema["required"] == ["symbol", "side"], name
+            enums = {field: schema["properties"][field]["enum"] for field in ("side", "order_type", "time_in_force")}
+            assert enums == {"side": ["buy", "sell"], "order_type": ["market", "limit", "stop", "stop_limit", "trailing_stop"],
+                             "time_in_force": ["day", "gtc", "opg", "cls"]}, name
+        replace = tools["replace_order"].input_schema
+        assert set(replace["properties"]) == {"order_id", "quantity", "limit_price", "stop_price", "trail_percent",
+                                               "trail_price", "time_in_force"} and replace["required"] == ["order_id"]
         card = (await call(client, "get_broker_profile")).structured_content
         assert card["id"] == broker and card["market"]["is_open"] is True and card["market"]["frozen"] is True
 
@@ -135,7 +146,7 @@ async def test_unknown_arguments_are_refused_and_nothing_is_placed():
     async with connect() as client:
         typo = await call(client, "place_order", symbol="AAPL", side="buy", qty="5")
         assert typo.is_error and "unknown argument(s) 'qty'" in typo.content[0].text
-        assert "allowed: client_order_id, limit_price, notional, order_type, quantity, side, symbol, time_in_force" in typo.content[0].text
+        assert f"allowed: {', '.join(sorted(ORDER_FIELDS))}" in typo.content[0].text
         extra = await call(client, "get_account", verbose=True)
         assert extra.is_error and "unknown argument(s) 'verbose'; allowed: none" in extra.content[0].text
         assert (await call(client, "list_orders")).structured_content["orders"] == []

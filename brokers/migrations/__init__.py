@@ -1,0 +1,51 @@
+"""Schema migrations (Alembic), run from code when a broker opens its database: a user's book opens in every release.
+
+Revisions live in `versions/`: 0001 is the schema every release before migrations wrote (it creates what is
+missing, so a database from then is simply carried forward), 0002 adds stops, trailing stops, brackets and replace.
+Upgrades are serialized between processes by the database itself: SQLite's BEGIN IMMEDIATE (the write lock) and
+PostgreSQL's transaction-scoped advisory lock are taken before the version is read, so the second of two processes
+opening an old book at once waits, then finds it at head and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import Connection, inspect, text
+
+log = logging.getLogger(__name__)
+
+HEAD = "0002"
+"""The newest revision in versions/ (a test checks it against Alembic's own view of the scripts)."""
+VERSION_TABLE = "alembic_version"
+SCRIPT_LOCATION = Path(__file__).resolve().parent
+
+
+def current_revision(connection: Connection, schema: str | None = None) -> str | None:
+    """The revision the database is at; None for a database from before migrations (or an empty one)."""
+    if not inspect(connection).has_table(VERSION_TABLE, schema=schema):
+        return None
+    table = f'"{schema}".{VERSION_TABLE}' if schema else VERSION_TABLE
+    return connection.execute(text(f"SELECT version_num FROM {table}")).scalar()
+
+
+def upgrade(connection: Connection, schema: str | None = None, revision: str = "head") -> None:
+    """Bring the database on `connection` (inside a transaction that holds the migration lock) to `revision`.
+
+    Alembic is imported only when there is something to do: a database at head (every start but the first after an
+    upgrade) costs one SELECT.
+    """
+    if revision == "head" and current_revision(connection, schema) == HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.attributes["connection"] = connection
+    config.attributes["version_table_schema"] = schema
+    before = current_revision(connection, schema)
+    command.upgrade(config, revision)
+    log.info("database schema upgraded from %s to %s", before or "the release before migrations",
+             HEAD if revision == "head" else revision)
