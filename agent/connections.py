@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from agent.errors import BrokerToolError, BrokerUnavailable, ConfigurationError
-from agent.settings import ORDER_TOOLS, PROJECT_ROOT, AgentSettings, BrokerEntry, configured_brokers
+from agent.settings import PROJECT_ROOT, AgentSettings, BrokerEntry, configured_brokers
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
@@ -255,9 +255,19 @@ def broker_env(settings: AgentSettings) -> dict[str, str]:
     return env
 
 
+def changes_the_book(tool: Any) -> bool:
+    """Whether a broker tool may change the book, from its MCP annotations: only a tool the broker itself marks
+    read-only (readOnlyHint true) is taken as safe; a tool without annotations counts as one that changes the book."""
+    hints = getattr(tool, "annotations", None)
+    read_only = getattr(hints, "read_only_hint", None)
+    if read_only is None:
+        read_only = getattr(hints, "readOnlyHint", None)
+    return read_only is not True
+
+
 def needs_approval(run_context: Any, _agent: Any, tool: Any) -> bool:
-    """Order tools wait for the person unless this run is autonomous (the run context says so)."""
-    return tool.name in ORDER_TOOLS and not getattr(run_context.context, "autonomous", False)
+    """Tools that change the book wait for the person unless this run is autonomous (the run context says so)."""
+    return changes_the_book(tool) and not getattr(run_context.context, "autonomous", False)
 
 
 def stdio_params(entry: BrokerEntry, settings: AgentSettings) -> StdioServerParameters:

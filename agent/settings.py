@@ -18,7 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PROFILES = PROJECT_ROOT / "brokers" / "profiles.toml"
-ORDER_TOOLS = ("place_order", "cancel_order", "add_position")
 GATEWAY_LIST_TIMEOUT_S = 5.0
 
 log = logging.getLogger(__name__)
