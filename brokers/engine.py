@@ -319,6 +319,7 @@ class BrokerEngine:
                 "take_profit_price": old.take_profit_price, "stop_loss_price": old.stop_loss_price,
                 "stop_loss_limit_price": old.stop_loss_limit_price,
             }
+            before = OrderRequest.parse(**fields)
             if "quantity" in changes:
                 fields["notional"] = None
             if "trail_percent" in changes:
@@ -326,7 +327,6 @@ class BrokerEngine:
             if "trail_price" in changes:
                 fields["trail_percent"] = None
             request = OrderRequest.parse(**{**fields, **changes})
-            before = OrderRequest.parse(**fields)
             if request.fingerprint() == before.fingerprint():
                 raise InvalidRequest(f"the replacement of order {old.id} changes nothing: "
                                      + ", ".join(f"{k} is already {v}" for k, v in changes.items()))
