@@ -94,3 +94,76 @@ async def test_same_client_order_id_from_two_processes_on_postgres_places_one_or
     lost, doubled = lost_and_doubled(book, ["pg-retry-1"])
     assert not lost and not doubled, (lost, doubled)
     assert [o["client_order_id"] for o in book.orders.values()] == ["pg-retry-1"] and len(book.fills) == 1
+
+
+def test_an_old_book_on_postgres_upgrades_once_under_two_openers_and_widens_order_type(pg_url, monkeypatch):
+    """The books-v1 TradeSphere book copied into today's-release schema on PostgreSQL (order_type VARCHAR(8), no version table): two openers at once upgrade it once, its orders and cash read back, and a trailing_stop fits."""
+    import json
+    import sqlite3
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from brokers.migrations import HEAD, upgrade
+    from brokers.persistence import BrokerDatabase
+    from brokers.runtime import open_engine
+
+    fixture = Path(__file__).resolve().parents[1] / "brokers" / "fixtures" / "books-v1"
+    expected = json.loads((fixture / "expected.json").read_text())["brokers"]["tradesphere"]
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE books_v1")
+    admin.dispose()
+    url = pg_url.replace("/trading?", "/books_v1?")
+    old = create_engine(url)
+    with old.begin() as connection, sqlite3.connect(fixture / "tradesphere.db") as book:
+        connection.exec_driver_sql('CREATE SCHEMA "tradesphere"')
+        connection.exec_driver_sql('SET LOCAL search_path TO "tradesphere"')
+        upgrade(connection, "tradesphere", revision="0001")
+        connection.exec_driver_sql('DROP TABLE "tradesphere".alembic_version')  # that release kept no version
+        for table in ("accounts", "orders", "positions", "fills"):
+            cursor = book.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor]
+            connection.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"), rows)
+            if "seq" in names:  # rows copied with their seq: the serial goes on after them, as in the original book
+                connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('tradesphere.{table}', 'seq'), "
+                                           f"(SELECT max(seq) FROM {table}))")
+    length = "SELECT character_maximum_length FROM information_schema.columns WHERE table_schema = 'tradesphere' AND table_name = 'orders' AND column_name = 'order_type'"
+    with old.connect() as connection:
+        assert connection.exec_driver_sql(length).scalar() == 8
+
+    start, failures = threading.Barrier(2), []
+
+    def opener():
+        start.wait()
+        try:
+            BrokerDatabase(url, "tradesphere").dispose()
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=opener) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with old.connect() as connection:
+        assert connection.exec_driver_sql(length).scalar() == 16
+        assert connection.exec_driver_sql('SELECT version_num FROM "tradesphere".alembic_version').scalars().all() == [HEAD]
+    old.dispose()
+
+    monkeypatch.setenv("TRADING_DATABASE_URL", url)
+    monkeypatch.setenv("TRADING_NOW", OPEN)
+    engine = open_engine(get_profiles()["tradesphere"])
+    by_id = {o.id: o for o in engine.list_orders(limit=500)}
+    assert set(by_id) == {o["id"] for o in expected["orders"]}
+    assert {o["id"]: o["order_type"] for o in expected["orders"]} == {i: o.order_type.value for i, o in by_id.items()}
+    assert str(engine.account().starting_cash) == expected["account"]["starting_cash"]
+    from brokers.domain import OrderRequest, OrderStatus
+
+    engine.place_order(OrderRequest.parse(symbol="AAPL", side="buy", quantity="1"))
+    trailing = engine.place_order(OrderRequest.parse(symbol="AAPL", side="sell", quantity="1", order_type="trailing_stop",
+                                                     trail_percent="5", time_in_force="gtc"))
+    assert (trailing.status, trailing.order_type.value) == (OrderStatus.OPEN, "trailing_stop")
+    engine.db.dispose()
