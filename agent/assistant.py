@@ -21,10 +21,9 @@ from agents.run_state import RunState
 from agent.builder import build_agent
 from agent.connections import BrokerConnections
 from agent.errors import AgentError, BrokerToolError
-from agent.intents import BrokerRef
+from agent.language import BrokerRef
 from agent.models import build_model
-from agent.offline_model import split_tool_name
-from agent.offline_planner import REJECTED_BY_USER
+from agent.tool_protocol import REJECTED_BY_USER, split_tool_name
 from agent.settings import AgentSettings
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,14 @@ from agents import Agent, Model
 from agents.mcp import MCPServer
 
 from agent.connections import BrokerStatus
+from agent.tool_protocol import tool_name
 
 
 def build_instructions(brokers: Sequence[BrokerStatus], default_broker: str) -> str:
     """System instructions describing each broker from its own profile (fetched over MCP)."""
     lines = [
         "You are a trading assistant for paper-trading brokers reached through MCP tools.",
-        "Tool names are prefixed with the broker id: mcp_<broker>__<tool>.",
+        f"Tool names are prefixed with the broker id: {tool_name('<broker>', '<tool>')}.",
         "Brokers:",
     ]
     for broker in brokers:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from agents import Model, OpenAIChatCompletionsModel, set_tracing_disabled
 from openai import AsyncOpenAI
 
-from agent.intents import BrokerRef
+from agent.language import BrokerRef
 from agent.offline_model import MODEL_NAME, OfflineTradingModel
 from agent.settings import AgentSettings
 

@@ -1,7 +1,7 @@
 """The embedded offline language model: the SDK's `Model` interface without any key or network.
 
 It reads the conversation the Runner hands it (the person's messages, earlier replies, this turn's
-tool calls and their outputs), parses the person's words with `agent.intents`, and lets
+tool calls and their outputs), reads the person's words with `agent.language`, and lets
 `agent.offline_planner` choose the next tool calls or the final reply. The Agent, Runner, sessions,
 approvals and MCP servers all run for real around it. Deterministic: the same conversation gives
 the same response.
@@ -10,7 +10,6 @@ the same response.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -18,11 +17,11 @@ from agents import Model, ModelResponse, Usage
 from agents.models.interface import ModelTracing
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
-from agent.intents import BrokerRef, conversation_intent
-from agent.offline_planner import Reply, ToolCall, ToolResult, TurnContext, plan
+from agent.language import BrokerRef, conversation_intents
+from agent.offline_planner import Reply, ToolCall, ToolResult, TurnContext, plan, understood
+from agent.tool_protocol import split_tool_name, tool_name
 
 MODEL_NAME = "offline"
-TOOL_NAME = re.compile(r"^mcp_(?P<server>.+?)__(?P<tool>.+)$")
 
 
 def _get(item: Any, key: str, default: Any = None) -> Any:
@@ -38,12 +37,6 @@ def _text(content: Any) -> str:
     if content is None:
         return ""
     return str(_get(content, "text", content))
-
-
-def split_tool_name(name: str) -> tuple[str, str]:
-    """'mcp_tradesphere__place_order' -> ('tradesphere', 'place_order')."""
-    match = TOOL_NAME.match(name)
-    return (match["server"], match["tool"]) if match else ("", name)
 
 
 class OfflineTradingModel(Model):
@@ -69,8 +62,8 @@ class OfflineTradingModel(Model):
     ) -> ModelResponse:
         items = [{"role": "user", "content": input}] if isinstance(input, str) else list(input)
         tool_names = {t.name for t in tools if hasattr(t, "name")}
-        step = self.decide(items, tool_names)
-        return ModelResponse(output=self._output(step, items), usage=Usage(), response_id=None)
+        step, note = self.step(items, tool_names)
+        return ModelResponse(output=self._output(step, items, note), usage=Usage(), response_id=None)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         raise NotImplementedError("the offline model answers whole turns; use Runner.run, not run_streamed")
@@ -79,70 +72,72 @@ class OfflineTradingModel(Model):
 
     def decide(self, items: list[Any], tool_names: set[str]) -> list[ToolCall] | Reply:
         """The next step for this conversation: tool calls or the final reply."""
-        user_messages: list[str] = []
-        last_user = -1
-        for index, item in enumerate(items):
-            if _get(item, "role") == "user" and _get(item, "type", "message") == "message":
-                user_messages.append(_text(_get(item, "content")))
-                last_user = index
-        if not user_messages:
-            return Reply("How can I help? Ask me to buy, sell, or show your portfolio.")
-        brokers = [b for b in self.brokers if any(n.startswith(f"mcp_{b.id}__") for n in tool_names)] or self.brokers
-        ctx = TurnContext(brokers=brokers, default_broker=self.default_broker, user_text=user_messages[-1])
-        ctx.results.extend(_turn_results(items[last_user + 1 :]))
-        intent = conversation_intent(user_messages, brokers)
-        step = plan(intent, ctx)
+        return self.step(items, tool_names)[0]
+
+    def step(self, items: list[Any], tool_names: set[str]) -> tuple[list[ToolCall] | Reply, str]:
+        """The next step, and a note to show with it (what a misspelt company was read as)."""
+        turns = _turns(items)
+        if not turns:
+            return Reply("How can I help? Ask me to buy, sell, or show your portfolio."), ""
+        brokers = [b for b in self.brokers if any(n.startswith(tool_name(b.id, "")) for n in tool_names)] or self.brokers
+        ctx = TurnContext(brokers=brokers, default_broker=self.default_broker, user_text=turns[-1][0])
+        ctx.results.extend(turns[-1][1])
+        intents = conversation_intents([(text, results) for text, results in turns[:-1]] + [(turns[-1][0], [])], brokers)
+        step = plan(intents, ctx)
         if isinstance(step, list):
-            step = [c for c in step if f"mcp_{c.broker}__{c.tool}" in tool_names] or Reply(
+            step = [c for c in step if tool_name(c.broker, c.tool) in tool_names] or Reply(
                 "The broker I need is not connected right now; check the broker status and try again."
             )
-        return step
+        writes = isinstance(step, list) and any(c.tool in ("place_order", "cancel_order") for c in step)
+        return step, understood(intents) if writes else ""
 
-    def _output(self, step: list[ToolCall] | Reply, items: list[Any]) -> list[Any]:
+    def _output(self, step: list[ToolCall] | Reply, items: list[Any], note: str = "") -> list[Any]:
         if isinstance(step, Reply):
-            return [
-                ResponseOutputMessage(
-                    id="msg_offline",
-                    type="message",
-                    role="assistant",
-                    status="completed",
-                    content=[ResponseOutputText(type="output_text", text=step.text, annotations=[])],
-                )
-            ]
+            return [_message(step.text)]
         seen = sum(1 for item in items if _get(item, "type") == "function_call")
-        return [
+        return ([_message(note)] if note else []) + [
             ResponseFunctionToolCall(
                 id=f"fc_offline_{seen + n}",
                 call_id=f"call_offline_{seen + n}",
                 type="function_call",
                 status="completed",
-                name=f"mcp_{call.broker}__{call.tool}",
+                name=tool_name(call.broker, call.tool),
                 arguments=json.dumps(call.arguments),
             )
             for n, call in enumerate(step, start=1)
         ]
 
 
-def _turn_results(items: Sequence[Any]) -> list[ToolResult]:
-    """Pair this turn's function calls with their outputs."""
+def _message(text: str) -> ResponseOutputMessage:
+    return ResponseOutputMessage(id="msg_offline", type="message", role="assistant", status="completed",
+                                 content=[ResponseOutputText(type="output_text", text=text, annotations=[])])
+
+
+def _turns(items: Sequence[Any]) -> list[tuple[str, list[ToolResult]]]:
+    """The conversation as the person's messages, each with the tool results that answered it."""
+    turns: list[tuple[str, list[ToolResult]]] = []
     calls: dict[str, Any] = {}
-    results: list[ToolResult] = []
     for item in items:
-        kind = _get(item, "type")
-        if kind == "function_call":
+        kind = _get(item, "type", "message")
+        if _get(item, "role") == "user" and kind == "message":
+            turns.append((_text(_get(item, "content")), []))
+        elif kind == "function_call":
             calls[_get(item, "call_id")] = item
-        elif kind == "function_call_output" and _get(item, "call_id") in calls:
-            call = calls[_get(item, "call_id")]
-            broker, tool = split_tool_name(_get(call, "name", ""))
-            try:
-                arguments = json.loads(_get(call, "arguments") or "{}")
-            except json.JSONDecodeError:
-                arguments = {}
-            text = _text(_get(item, "output"))
-            try:
-                data = json.loads(text)
-                ok = isinstance(data, dict)
-            except json.JSONDecodeError:
-                data, ok = {}, False
-            results.append(ToolResult(broker, tool, arguments, ok, data if ok else {}, text))
-    return results
+        elif kind == "function_call_output" and _get(item, "call_id") in calls and turns:
+            turns[-1][1].append(_result(calls[_get(item, "call_id")], item))
+    return turns
+
+
+def _result(call: Any, output: Any) -> ToolResult:
+    broker, tool = split_tool_name(_get(call, "name", ""))
+    try:
+        arguments = json.loads(_get(call, "arguments") or "{}")
+    except json.JSONDecodeError:
+        arguments = {}
+    text = _text(_get(output, "output"))
+    try:
+        data = json.loads(text)
+        ok = isinstance(data, dict)
+    except json.JSONDecodeError:
+        data, ok = {}, False
+    return ToolResult(broker, tool, arguments, ok, data if ok else {}, text)

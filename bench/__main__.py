@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--out bench-results.json] [--only FIGURE ...]`: every figure side by side with its
+"""`python -m bench [--quick] [--out bench-results.json] [--only FIGURE ...]`, `python -m bench nl [...]` (the language corpus): every figure side by side with its
 baseline in one run; a table on stdout, then the JSON object (also written to --out) as the last line."""
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ FIGURES: dict[str, tuple[Callable[[BenchConfig], FigureResult], str, bool]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["nl"]:
+        from bench import nl_corpus
+
+        return nl_corpus.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: the whole run in under a minute")
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"), help="where the JSON goes")

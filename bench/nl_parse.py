@@ -1,4 +1,4 @@
-"""Offline model: time to parse one request (agent.intents.parse_request) over the phrasing tables the
+"""Offline model: time to parse one request (agent.language.parse_request) over the phrasing tables the
 agent's tests use (tests/agent/test_intents.py and test_offline_phrasings.py), read as data."""
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def request_table(root: Path = PROJECT_ROOT) -> list[str]:
 
 def run(config: BenchConfig) -> FigureResult:
     try:
-        from agent.intents import BrokerRef, parse_request
+        from agent.language import BrokerRef, parse_request
     except ImportError as exc:
-        return not_measured("nl_parse", FIGURE, f"< {TARGET_MS:g} ms", f"agent.intents not importable: {exc}")
+        return not_measured("nl_parse", FIGURE, f"< {TARGET_MS:g} ms", f"agent.language not importable: {exc}")
     messages = request_table()
     if not messages:
         return not_measured("nl_parse", FIGURE, f"< {TARGET_MS:g} ms", "no phrasing tables under tests/agent")

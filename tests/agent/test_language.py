@@ -12,7 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from agent.intents import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
+from brokers.errors import UnknownSymbol
+from brokers.symbols import get_directory
+
+from agent.language import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
 
 TS, VE = "tradesphere", "velocity"
 BROKERS = (BrokerRef(TS, "TradeSphere"), BrokerRef(VE, "VelocityBrokers"))
@@ -41,10 +44,23 @@ def asks(*words: str) -> dict:
     return {"kind": IntentKind.CLARIFY, "asks": words}
 
 
+def same_stock(got: str | None, want: str | None) -> bool:
+    """The parser names a company it knows by its ticker ("Apple" -> AAPL); an unknown one stays as typed."""
+    if got == want or got is None or want is None:
+        return got == want
+    try:
+        return get_directory().resolve(want).symbol == got
+    except UnknownSymbol:
+        return False
+
+
 def check(intent: Intent, expected: dict) -> None:
     expected = dict(expected)
     words = expected.pop("asks", ())
     for name, want in expected.items():
+        if name == "symbol_text":
+            assert same_stock(intent.symbol_text, want), (name, intent)
+            continue
         assert getattr(intent, name) == want, (name, intent)
     if intent.kind is IntentKind.ORDER:
         for name in ORDER_FIELDS:
@@ -229,9 +245,7 @@ CLARIFICATIONS = [
     ("asdf qwerty", asks("didn't understand", "help")),
     ("", asks("what would you like")),
     ("buy and sell 10 AAPL", asks("buy or", "sell")),
-    ("buy 10 apple and sell 5 tesla", asks("one order at a time")),
-    ("buy 10 AAPL and 5 MSFT", asks("10 and 5", "one order at a time")),
-    ("buy AAPL MSFT", asks("one stock", "AAPL MSFT")),
+    ("buy AAPL MSFT", asks("one stock", "AAPL", "MSFT")),
     ("buy 0 AAPL", asks("0", "quantity", "how many")),
     ("buy -5 AAPL", asks("-5", "quantity")),
     ("buy $0 of AAPL", asks("dollar amount", "0")),
@@ -369,3 +383,40 @@ def test_brokers_with_other_names_are_matched_the_same_way():
     check(parse_request("sell 5 KO on zen trade", brokers), sell("KO", quantity=D(5), brokers=("zen_trade",)))
     check(parse_request("sell 5 KO on both brokers", brokers), sell("KO", quantity=D(5), brokers=("acme", "zen_trade"), broker_choice="all"))
     check(parse_request("sell 5 KO on tradesphere", brokers), asks("tradesphere", "AcmeBroker"))
+
+
+SEVERAL = [
+    ("buy 10 apple and sell 5 tesla", [buy("AAPL", quantity=D(10)), sell("TSLA", quantity=D(5))]),
+    ("buy 10 AAPL and 5 MSFT", [buy("AAPL", quantity=D(10)), buy("MSFT", quantity=D(5))]),
+    ("buy 20 Visa and 15 Mastercard", [buy("V", quantity=D(20)), buy("MA", quantity=D(15))]),
+    ("buy 6 Oracle at TradeSphere plus 6 at Velocity", [buy("ORCL", quantity=D(6), brokers=(TS,)),
+                                                        buy("ORCL", quantity=D(6), brokers=(VE,))]),
+    ("buy 3 each of Broadcom and Qualcomm on the quickest broker",
+     [buy("AVGO", quantity=D(3), broker_choice="fastest"), buy("QCOM", quantity=D(3), broker_choice="fastest")]),
+    ("buy 8 Pepsi at Velocity, wait, no, TradeSphere", [buy("PEP", quantity=D(8), brokers=(TS,))]),
+    ("sell 20 Intel, no, 15", [sell("INTC", quantity=D(15))]),
+    ("buy 30 JPMorgan, nothing above 250", [buy("JPM", quantity=D(30), order_type="limit", limit_price=D(250))]),
+    ("buy 100 BAC limit 20 and leave it working till I cancel",
+     [buy("BAC", quantity=D(100), order_type="limit", limit_price=D(20), time_in_force="gtc")]),
+    ("how is Nvidia doing? buy 5 if it's under 200", [buy("NVDA", quantity=D(5), order_type="limit", limit_price=D(200))]),
+    ("is Velocity faster? then buy 10 Ford there", [buy("F", quantity=D(10), brokers=(VE,))]),
+    ("buy 10 Visa and Mastercard", [asks("how many", "mastercard")]),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), SEVERAL, ids=[m for m, _ in SEVERAL])
+def test_one_message_several_orders_or_a_correction(message, expected):
+    """Several orders in one message come out as several intents; a self-correction as one, the last word winning."""
+    from agent.language import read_request
+
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        check(intent, want)
+
+
+def resolve_alone(intent: Intent) -> Intent:
+    from agent.language import DialogueState
+    from agent.language.dialogue import resolve
+
+    return resolve(intent, DialogueState(), BROKERS)

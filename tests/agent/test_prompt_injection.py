@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agent.intents import BrokerRef
+from agent.language import BrokerRef
 from agent.offline_model import OfflineTradingModel
 from agent.offline_planner import Reply
 

@@ -1,0 +1,79 @@
+"""The offline model's reading of what people type: messages in, `Intent`s out. Pure and deterministic.
+
+Modules, one job each:
+- `intent`: what was understood (`Intent`, `IntentKind`, `FollowUp`, `BrokerRef`);
+- `vocabulary`: the word and pattern tables;
+- `normalize`: typos in ordinary words, trader shorthand, dictation;
+- `numbers`: numbers in words ("seventy five", "a dozen", "twelve fifty");
+- `companies`: companies and tickers found anywhere in a message, typos of names;
+- `slots`: the slot readers (brokers, timing, companies, portions, prices, amounts, share counts);
+- `kinds`: the decision of the request kind, recognizers in an explicit order;
+- `clauses`: several orders in one message, self-corrections;
+- `dialogue`: the dialogue state of a chat and the references resolved against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agent.language.clauses import needs_clauses, read_clauses
+from agent.language.companies import CompanyDirectory, directory
+from agent.language.dialogue import DialogueState, is_confirmation, merge_follow_up, resolve
+from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
+from agent.language.kinds import EARLY, Clause, clarify, decide
+from agent.language.normalize import normalize
+from agent.language.slots import read_slots
+
+__all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "conversation_intent",
+           "conversation_intents", "merge_follow_up", "parse_request", "read_request"]
+
+EMPTY = "What would you like to do? You can trade, get a quote, or see your portfolio and orders."
+
+
+def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory | None = None) -> list[Intent]:
+    """Every intent in one message, references to the conversation not yet resolved."""
+    companies = companies or directory()
+    message = normalize(text, companies)
+    if not message:
+        return [clarify(EMPTY)]
+    if is_confirmation(message):
+        return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
+    for pattern, intent in EARLY:
+        if pattern.search(message):
+            return [intent]
+    shouting = message.upper() == message and any(c.isalpha() for c in message)
+    slots = read_slots(message, brokers, companies, shouting)
+    whole = decide(Clause(message, slots, brokers, companies, shouting))
+    if needs_clauses(message, slots):
+        parts = read_clauses(message, brokers, companies, shouting)
+        if parts:
+            return parts
+    return [whole]
+
+
+def parse_request(text: str, brokers: Sequence[BrokerRef]) -> Intent:
+    """The first intent of one message read on its own; follow-ups stay unmerged (see `merge_follow_up`)."""
+    intent = read_request(text, brokers)[0]
+    if intent.follow_up is not FollowUp.NONE and not intent.symbol_text:
+        return intent
+    return resolve(intent, DialogueState(), brokers)
+
+
+def conversation_intents(turns: Iterable[tuple[str, Iterable[Any]]], brokers: Sequence[BrokerRef]) -> list[Intent]:
+    """The intents of the last message of a chat, resolved against the state the earlier turns built.
+
+    `turns`: each of the person's messages with the tool results that answered it (objects with broker,
+    tool, arguments, ok and data); the last turn's results are this turn's and do not count as history."""
+    state = DialogueState()
+    intents: list[Intent] = [clarify(EMPTY)]
+    for text, results in turns:
+        intents = [resolve(i, state, brokers) for i in read_request(text, brokers)]
+        state.heard(intents)
+        state.saw(intents, results)
+    return intents
+
+
+def conversation_intent(messages: Sequence[str], brokers: Sequence[BrokerRef]) -> Intent:
+    """The first intent of the last of `messages`, read as one chat with no tool results."""
+    return conversation_intents([(m, ()) for m in messages], brokers)[0]

@@ -1,0 +1,192 @@
+"""One message, several orders: splitting into clauses, self-corrections, and what a clause inherits.
+
+A message is read whole first. Only when it carries more than one order's worth of slots (two
+companies, two share counts, a correction, a question and an order) is it split at its joints
+(sentence ends, commas, "and", "plus", "then", "but") and read clause by clause:
+
+- a clause with its own verb, or its own size or company after a complete order, starts a new
+  order ("buy 20 Visa and 15 Mastercard", "6 Oracle at TradeSphere plus 6 at Velocity"), taking
+  the side, the company and the broker it does not state from the order before it;
+- a clause after "wait", "no", "actually", "I mean" corrects the order before it: the last word
+  wins ("buy 8 Pepsi at Velocity, wait, no, TradeSphere" is one order at TradeSphere);
+- a clause that only adds details ("nothing above 250", "and leave it working till I cancel")
+  belongs to the order before it;
+- "each" gives every company in the list the same size ("3 each of Broadcom and Qualcomm");
+- clauses that are questions or stories only lend their companies and brokers as context
+  ("how is Nvidia doing? buy 5 if it's under 200", "is Velocity faster? then buy 10 Ford there").
+
+If any resulting order is unclear the whole message asks back: a message is never half-traded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from agent.language.companies import CompanyDirectory
+from agent.language.intent import BrokerRef, Intent, IntentKind
+from agent.language.kinds import Clause, clarify, decide
+from agent.language.slots import Slots, read_slots, remainder
+from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
+
+_JOINT = re.compile(
+    r"\s*(?:[;!?]+|\.{2,}|\.(?=\s)|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
+    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but|&)\s+", re.I)
+_CORRECTION = re.compile(
+    r"^(?:(?:wait|no|nope|nah|actually|sorry|oops|err|um+|uh+|hmm+|oh|i\s+mean(?:t)?|scratch\s+that|correction|rather"
+    r"|or\s+rather|change\s+(?:that|it)\s+to|make\s+(?:that|it)|not)\b[\s,.!:-]*)+", re.I)
+_EACH = re.compile(r"\beach\b", re.I)
+_QUESTION = re.compile(r"\?\s*$")
+
+
+@dataclass
+class _Piece:
+    text: str
+    slots: Slots
+    correction: bool = False
+
+    @property
+    def verb(self) -> bool:
+        return self.slots.buy or self.slots.sell
+
+    @property
+    def size(self) -> bool:
+        return bool(self.slots.quantities or self.slots.notionals or self.slots.portion is not None)
+
+    @property
+    def question(self) -> bool:
+        return bool(QUESTION_START.match(self.slots.cls) or _QUESTION.search(self.text)) and not self.verb
+
+    def noise_free(self, shouting: bool) -> bool:
+        return remainder(self.slots.rest, FILLER[IntentKind.ORDER], shouting) is None
+
+
+@dataclass
+class _Draft:
+    slots: Slots
+    texts: list[str] = field(default_factory=list)
+
+
+def needs_clauses(message: str, slots: Slots) -> bool:
+    """Whether a message holds more than one order's worth of slots, a correction, or a question and an order."""
+    companies = {m.company.symbol for m in slots.companies}
+    return (len(companies) > 1 or len(slots.quantities) > 1 or len(slots.notionals) > 1
+            or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
+                                                              r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
+            or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities))
+
+
+def combine(base: Slots, extra: Slots, override: bool) -> Slots:
+    """`base` with what `extra` states: added to it, or (a correction) replacing what it said."""
+    merged = replace(base)
+    for name in ("brokers", "companies", "limit_prices", "notionals", "quantities", "stop_prices"):
+        theirs = getattr(extra, name)
+        if theirs:
+            mine = getattr(base, name)
+            setattr(merged, name, tuple(theirs) if override else tuple(dict.fromkeys((*mine, *theirs))))
+    if override and extra.quantities:
+        merged.notionals, merged.portion = (), None
+    if override and extra.notionals:
+        merged.quantities, merged.portion = (), None
+    for name in ("broker_choice", "tif", "portion"):
+        theirs = getattr(extra, name)
+        if theirs is not None:
+            setattr(merged, name, theirs if override or getattr(base, name) is None else getattr(base, name))
+    if override and (extra.brokers or extra.broker_choice):
+        merged.brokers, merged.broker_choice = extra.brokers, extra.broker_choice
+    for name in ("other_broker", "limit_without_price", "stop_words", "closing", "tif_conflict"):
+        setattr(merged, name, getattr(base, name) or getattr(extra, name))
+    if extra.buy or extra.sell:
+        merged.buy, merged.sell = (extra.buy, extra.sell) if override else (base.buy or extra.buy, base.sell or extra.sell)
+    merged.cls = f"{base.cls} {extra.cls}"
+    merged.with_amounts = f"{base.with_amounts} {extra.with_amounts}"
+    merged.rest = f"{base.rest} {extra.rest}"
+    return merged
+
+
+def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool) -> Slots:
+    """What a new order takes from the one before it: side, company, broker (and size for 'each')."""
+    merged = replace(draft)
+    source = previous or context
+    if not (merged.buy or merged.sell) and previous is not None:
+        merged.buy, merged.sell, merged.closing = previous.buy, previous.sell, previous.closing
+        if previous.closing and not (merged.quantities or merged.notionals or merged.portion is not None):
+            merged.portion = previous.portion
+    if not merged.companies and source.companies:
+        merged.companies = source.companies[-1:]
+    if not merged.brokers and not merged.broker_choice and previous is not None:
+        merged.brokers, merged.broker_choice = previous.brokers, previous.broker_choice
+    if each and previous is not None and not (merged.quantities or merged.notionals):
+        merged.quantities, merged.notionals = previous.quantities, previous.notionals
+    return merged
+
+
+def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool) -> list[Intent] | None:
+    """The orders of a message read clause by clause, or None when the clauses add nothing to the whole."""
+    texts = [t for t in _JOINT.split(message) if t and t.strip(" ,.")]
+    if len(texts) < 2:
+        return None
+    pieces: list[_Piece] = []
+    correcting = False
+    for text in texts:
+        marker = _CORRECTION.match(text)
+        body = text[marker.end():] if marker else text
+        if not body.strip(" ,.!"):
+            correcting = correcting or bool(marker)
+            continue
+        pieces.append(_Piece(body, read_slots(body, brokers, directory, shouting), correction=correcting or bool(marker)))
+        correcting = False
+    if len(pieces) < 2:
+        return None
+    each = bool(_EACH.search(message))
+    context = Slots()
+    drafts: list[_Draft] = []
+    for piece in pieces:
+        current = drafts[-1] if drafts else None
+        s = piece.slots
+        if CANCEL.search(s.cls) and not piece.verb:
+            drafts.append(_Draft(s, [piece.text]))
+            continue
+        if piece.correction and current is not None:
+            current.slots = combine(current.slots, s, override=True)
+            current.texts.append(piece.text)
+            continue
+        if piece.question and not piece.size:
+            context = combine(context, s, override=False)
+            continue
+        complete = current is not None and bool(current.slots.companies) and (
+            current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
+        list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
+        starts = piece.verb or (complete and (piece.size or list_item))
+        if current is None and not piece.verb and not piece.size:
+            context = combine(context, s, override=False)
+            continue
+        if starts or current is None:
+            previous = current.slots if current is not None else None
+            drafts.append(_Draft(_inherit(s, previous, context, each), [piece.text]))
+            continue
+        current.slots = combine(current.slots, s, override=False)
+        current.texts.append(piece.text)
+    if not drafts:
+        return None
+    # a broker said only at the end ("... on the quickest broker") applies to every order that names none
+    last = drafts[-1].slots
+    for draft in drafts[:-1]:
+        if not draft.slots.brokers and not draft.slots.broker_choice and (last.brokers or last.broker_choice):
+            draft.slots = replace(draft.slots, brokers=last.brokers, broker_choice=last.broker_choice)
+    intents = []
+    for draft in drafts:
+        if not draft.slots.companies and context.companies and draft.slots.rest.strip():
+            draft.slots = replace(draft.slots, companies=context.companies[-1:])
+        elif not draft.slots.companies and context.companies:
+            draft.slots = replace(draft.slots, companies=context.companies[-1:])
+        if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
+                r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
+            draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
+        intents.append(decide(Clause(" ".join(draft.texts), draft.slots, brokers, directory, shouting)))
+    unclear = next((i for i in intents if i.kind is IntentKind.CLARIFY), None)
+    if unclear is not None:
+        return [unclear]
+    return intents
+

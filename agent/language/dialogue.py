@@ -1,0 +1,215 @@
+"""The dialogue state: what this chat has been about, derived from its turns, and the references resolved against it.
+
+The state is rebuilt from the conversation each time (the SDK session's items are the record): for
+every earlier turn, the person's words as parsed, and the tool results that followed them. It keeps
+the last stock and company discussed (ordered, quoted or only mentioned), the last order and where it
+went, the ids of the orders placed, the broker given as an answer ("which broker is fastest?"), the
+broker of the last cash figure, and the last quote. Only the person's words make orders: tool
+results supply tickers, brokers, ids and numbers, never instructions.
+
+References resolved here: "grab 3 of them" (the stock last discussed), "add 5 more", "dump a third of
+it", "repeat that on the other broker", "make it 20", "cancel it", "go with that broker", "use $2,000
+of that", "go ahead" after a cost estimate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
+from agent.language.kinds import clarify, names
+from agent.routing import cheapest_for_order, fastest, lowest_fees
+
+
+@dataclass
+class DialogueState:
+    """What the chat is about so far."""
+
+    last_order: Intent | None = None
+    """The last order discussed, with the broker it went to once placed (or the order last priced)."""
+    last_order_placed: bool = False
+    symbol: str | None = None
+    """The stock last ordered, quoted, priced or mentioned."""
+    company: str | None = None
+    symbol_from: str | None = None
+    """"order", "quote" or "mention": where `symbol` came from."""
+    broker: str | None = None
+    """The broker last used or named."""
+    answer_broker: str | None = None
+    """The broker given as the answer to "which broker is fastest / cheapest?"."""
+    cash_broker: str | None = None
+    """The broker of the last cash figure shown."""
+    order_ids: list[tuple[str, str]] = field(default_factory=list)
+    """(broker, order id) of the orders placed by the last message that placed any."""
+    quote: dict | None = None
+
+    # ------------------------------------------------------------------------------------ learning
+
+    def heard(self, intents: Sequence[Intent]) -> None:
+        """Update from what the person just asked (before any tool ran)."""
+        for intent in intents:
+            if intent.symbol_text and intent.kind is not IntentKind.CANCEL:
+                self.symbol, self.company = intent.symbol_text, intent.company
+                self.symbol_from = "order" if intent.kind is IntentKind.ORDER else "quote" if intent.kind in (
+                    IntentKind.QUOTE, IntentKind.COST_COMPARISON) else "mention"
+            if len(intent.brokers) == 1:
+                self.broker = intent.brokers[0]
+            if intent.kind is IntentKind.ACCOUNT and len(intent.brokers) == 1:
+                self.cash_broker = intent.brokers[0]
+            if intent.kind is IntentKind.ORDER and intent.symbol_text:
+                self.last_order, self.last_order_placed = intent, False
+            if intent.kind is IntentKind.COST_COMPARISON:
+                self.last_order = replace(intent, kind=IntentKind.ORDER)
+                self.last_order_placed = False
+
+    def saw(self, intents: Sequence[Intent], results: Iterable[Any]) -> None:
+        """Update from the tool results that answered it (objects with broker, tool, arguments, ok, data)."""
+        results = list(results)
+        placed = [r for r in results if r.tool == "place_order" and r.ok and r.data.get("id")]
+        if placed:
+            self.order_ids = [(r.broker, str(r.data["id"])) for r in placed]
+            last = placed[-1]
+            order = next((i for i in reversed(intents) if i.kind is IntentKind.ORDER
+                          and str(i.symbol_text or "").upper() in (str(last.data.get("symbol", "")).upper(), "")), None)
+            base = order or (self.last_order if self.last_order else None)
+            if base is not None:
+                self.last_order = replace(base, symbol_text=last.data.get("symbol") or base.symbol_text,
+                                          brokers=tuple(dict.fromkeys(r.broker for r in placed)), broker_choice=None,
+                                          follow_up=FollowUp.NONE)
+            self.last_order_placed = True
+            self.symbol, self.symbol_from, self.broker = last.data.get("symbol") or self.symbol, "order", last.broker
+        for r in results:
+            if r.tool == "get_quote" and r.ok and r.data.get("symbol"):
+                self.symbol, self.company, self.symbol_from, self.quote = r.data["symbol"], r.data.get("name"), "quote", r.data
+        accounts = {r.broker for r in results if r.tool == "get_account" and r.ok}
+        if len(accounts) == 1:
+            self.cash_broker = next(iter(accounts))
+        profiles = {r.broker: r.data for r in results if r.tool == "get_broker_profile" and r.ok}
+        asked = next((i.broker_choice for i in intents if i.kind is IntentKind.COMPARE_BROKERS), None)
+        if profiles and asked in ("fastest", "cheapest"):
+            self.answer_broker = fastest(profiles) if asked == "fastest" else lowest_fees(profiles)
+        estimates = {r.broker: r.data for r in results if r.tool == "estimate_order" and r.ok}
+        if estimates and any(i.kind is IntentKind.COST_COMPARISON for i in intents):
+            side = next((i.side for i in intents if i.kind is IntentKind.COST_COMPARISON), "buy") or "buy"
+            self.answer_broker = cheapest_for_order(estimates, side)
+            if self.last_order is not None and not self.last_order.brokers and len(estimates) == 1:
+                self.last_order = replace(self.last_order, brokers=tuple(estimates))
+
+
+# ---------------------------------------------------------------------------------------- resolving
+
+
+def _follow_up_targets(previous: Intent, current: Intent, brokers: Sequence[BrokerRef]) -> tuple | str:
+    """The (brokers, broker_choice) a follow-up goes to, or a question when that is unclear."""
+    if current.other_broker:
+        if not previous.brokers:
+            return f"Which broker should I use? The last order did not name one. Your brokers are {names(brokers)}."
+        others = tuple(b.id for b in brokers if b.id not in previous.brokers)
+        return (others, None) if others else f"There is no other broker: your brokers are {names(brokers)}."
+    if current.brokers:
+        return current.brokers, "all" if current.broker_choice == "all" else None
+    if current.broker_choice:
+        return (), current.broker_choice
+    return previous.brokers, previous.broker_choice
+
+
+def _shown(intent: Intent) -> str:
+    return f"{intent.company} ({intent.symbol_text})" if intent.company else str(intent.symbol_text)
+
+
+def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[BrokerRef]) -> Intent:
+    """Combine a follow-up ("make it 20", "same on Velocity", "now sell them") with the earlier order it refers to."""
+    if current.follow_up is FollowUp.NONE:
+        return current
+    if (previous is None or previous.kind is not IntentKind.ORDER) and current.other_broker and current.symbol_text:
+        return clarify(f"Which broker do you mean by 'the other broker'? Your brokers are {names(brokers)}.")
+    if previous is None or previous.kind is not IntentKind.ORDER or previous.follow_up is not FollowUp.NONE:
+        return clarify("Which order do you mean? I have no earlier order in this chat to change. "
+                       "Tell me the whole order, for example 'buy 10 AAPL'.")
+    targets = _follow_up_targets(previous, current, brokers)
+    if isinstance(targets, str):
+        return clarify(targets)
+    routing = {"brokers": targets[0], "broker_choice": targets[1], "follow_up": FollowUp.NONE}
+    size = {}
+    if current.quantity is not None or current.notional is not None or current.portion is not None:
+        size = {"quantity": current.quantity, "notional": current.notional, "portion": current.portion}
+    if current.follow_up is FollowUp.CONFIRM:
+        return replace(previous, follow_up=FollowUp.NONE)
+    if current.follow_up is FollowUp.REVERSE:
+        side = current.side or ("sell" if previous.side == "buy" else "buy")
+        # the same number of shares back; a dollar or portion order has no share count to reverse, so ask
+        size = size or ({"quantity": previous.quantity} if previous.quantity is not None else {})
+        if not size or (side == "buy" and size.get("portion") is not None):
+            return clarify(f"How many shares of {_shown(previous)} do you want to {side}?")
+        return Intent(kind=IntentKind.ORDER, side=side, symbol_text=previous.symbol_text, company=previous.company,
+                      order_type=current.order_type, limit_price=current.limit_price,
+                      time_in_force=current.time_in_force, **size, **routing)
+    amended: dict = {}
+    if current.limit_price is not None:
+        amended = {"order_type": "limit", "limit_price": current.limit_price}
+    if current.time_in_force != "day":
+        amended["time_in_force"] = current.time_in_force
+    if current.follow_up is FollowUp.RESIZE and not (size or amended or current.brokers or current.broker_choice):
+        return clarify(f"What should I change about the {previous.symbol_text} order: "
+                       "the number of shares, the price or the timing?")
+    side = current.side or previous.side
+    if side == "buy" and size.get("portion") is not None:
+        return clarify(f"How many shares of {_shown(previous)} do you want to buy?")
+    return replace(previous, side=side, **size, **amended, **routing)
+
+
+def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) -> Intent:
+    """`intent` with its references to the conversation ("them", "that broker", "add 5 more") filled in."""
+    if intent.kind is IntentKind.CANCEL and intent.refers == "pronoun" and state.order_ids:
+        broker, order_id = state.order_ids[-1]
+        return replace(intent, order_ref=order_id, brokers=intent.brokers or (broker,), refers=None)
+    if intent.kind is IntentKind.QUOTE and intent.refers == "pronoun":
+        if state.symbol is None:
+            return clarify("Which stock do you want a quote for? For example: 'what is Apple trading at?'")
+        return replace(intent, symbol_text=state.symbol, company=state.company, refers=None)
+    if intent.kind is not IntentKind.ORDER:
+        return intent
+    if intent.follow_up is FollowUp.CONFIRM and state.last_order_placed:
+        return clarify("That order was already sent. What would you like to do next?")
+    if intent.follow_up is FollowUp.REVERSE and state.symbol_from != "order" and state.symbol:
+        intent = replace(intent, follow_up=FollowUp.NONE, symbol_text=state.symbol, company=state.company, refers=None)
+    elif intent.follow_up is not FollowUp.NONE:
+        intent = merge_follow_up(state.last_order, intent, brokers)
+        if intent.kind is not IntentKind.ORDER:
+            return intent
+    if intent.symbol_text is None and intent.refers == "everything":
+        return intent
+    if intent.symbol_text is None:
+        if state.symbol is None:
+            side = intent.side or "trade"
+            if intent.quantity is not None:
+                return clarify(f"Which stock do you want to {side} {format(intent.quantity, 'f')} shares of?")
+            return clarify(f"Which stock do you want to {side}, and how many shares (or what dollar amount)?")
+        routing = {}
+        if not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order:
+            routing = {"brokers": state.last_order.brokers}
+        intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
+    if intent.quantity is None and intent.notional is None and intent.portion is None:
+        return clarify(f"How many shares of {_shown(intent)} do you want to {intent.side}?")
+    if intent.broker_ref and not intent.brokers and not intent.broker_choice:
+        broker = {"cash": state.cash_broker, "answer": state.answer_broker or state.broker}.get(intent.broker_ref)
+        if broker is None and intent.broker_ref == "answer":
+            broker = state.broker
+        if broker is None:
+            return clarify(f"Which broker do you mean? Your brokers are {names(brokers)}.")
+        intent = replace(intent, brokers=(broker,), broker_ref=None)
+    return intent
+
+
+_CONFIRM = re.compile(
+    r"^(?:(?:ok(?:ay)?|yes|yeah|yep|sure|great|perfect|alright|cool|fine|sounds\s+good)\b[\s,.!]*)*"
+    r"(?:(?:please\s+)?(?:go\s+ahead|do\s+it|place\s+it|send\s+it|execute\s+it|book\s+it|let'?s\s+do\s+it|confirm(?:ed)?"
+    r"|proceed|submit\s+it)|yes|yeah|yep|ok(?:ay)?)(?:\s+(?:then|please|and\s+place\s+it))?[\s.!]*$", re.I)
+
+
+def is_confirmation(text: str) -> bool:
+    """'go ahead', 'ok do it', 'yes': the person agrees to what was just priced."""
+    return bool(_CONFIRM.match(text.strip()))

@@ -1,0 +1,83 @@
+"""What the offline model understood from the person: the `Intent` of one order or question.
+
+Pure data: the readers in this package fill it, the planner turns it into tool calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class IntentKind(StrEnum):
+    ORDER = "order"
+    CANCEL = "cancel"
+    PORTFOLIO = "portfolio"
+    ACCOUNT = "account"
+    TOTAL_VALUE = "total_value"
+    QUOTE = "quote"
+    ORDERS = "orders"
+    COMPARE_BROKERS = "compare_brokers"
+    COST_COMPARISON = "cost_comparison"
+    HELP = "help"
+    CLARIFY = "clarify"
+
+
+class FollowUp(StrEnum):
+    NONE = "none"
+    RESIZE = "resize"
+    REPEAT_ON = "repeat_on"
+    REVERSE = "reverse"
+    CONFIRM = "confirm"
+    """'go ahead' after a cost estimate: place what was priced."""
+
+
+@dataclass(frozen=True)
+class BrokerRef:
+    id: str
+    """The broker id used in tool names, e.g. "tradesphere"."""
+    name: str
+    """The display name from the broker profile, e.g. "VelocityBrokers"."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: IntentKind
+    side: str | None = None
+    """"buy" or "sell"."""
+    symbol_text: str | None = None
+    """The company or ticker as typed ("Apple", "BRK.B"); the broker's symbol directory resolves it."""
+    quantity: Decimal | None = None
+    """Shares."""
+    portion: Decimal | None = None
+    """Fraction of the held position (1, 0.5, 1/3, ...); the caller rounds shares down."""
+    notional: Decimal | None = None
+    """Dollars to spend or raise."""
+    order_type: str = "market"
+    """"market" or "limit"."""
+    limit_price: Decimal | None = None
+    time_in_force: str = "day"
+    """"day", "gtc", "opg" (at the open) or "cls" (at the close)."""
+    brokers: tuple[str, ...] = ()
+    """Broker ids named explicitly; "both brokers" names them all."""
+    broker_choice: str | None = None
+    """"cheapest", "fastest" or "all" ("both brokers")."""
+    follow_up: FollowUp = FollowUp.NONE
+    order_ref: str | None = None
+    """For CANCEL: an order id or client order id, or "all"."""
+    question: str | None = None
+    """For CLARIFY: the question to ask back, naming what is missing."""
+    other_broker: bool = False
+    """For an unmerged follow-up: "the other broker", i.e. every broker the previous order did not use."""
+    stop_price: Decimal | None = None
+    """For a stop: the price that must trade first ("sell if it drops below 300")."""
+    company: str | None = None
+    """The company's name when the directory knew it ("Starbucks Corporation")."""
+    understood_from: str | None = None
+    """What the person typed when it was a typo of the company ("starbuks")."""
+    refers: str | None = None
+    """How the stock was named when it was not named: "pronoun" ("grab 3 of them") or "missing" ("grab 2")."""
+    broker_ref: str | None = None
+    """A broker named by reference: "answer" ("go with that broker"), "there", or "cash" ("$2,000 of that")."""
+

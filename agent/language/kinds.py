@@ -1,0 +1,418 @@
+"""The decision of what one clause asks for: an order, a cancel, a question, a follow-up, or a question back.
+
+`RECOGNIZERS` lists the kinds of request in the order they are tried; the first that claims the
+clause decides. Each recognizer sees the clause's slots (what `slots.read_slots` found) and returns
+an `Intent`, or None to let the next one try. The parser never guesses a trade: anything missing,
+contradictory or out of range becomes a CLARIFY whose question names what is missing.
+
+Choices made on ambiguous wording:
+- a share count and a dollar amount together ("10 AAPL for $500"): the share count wins;
+- "close", "exit", "liquidate", "flatten" with no size sells the whole position; "sell", "dump",
+  "trim" with no size asks how many;
+- "tomorrow" with no other timing is an at-the-open (opg) order;
+- a bare number ("20") is not a resize: only "make it 20", "actually 20", "20 instead";
+- a dollar amount put "in" or "into" a company with no verb ("1.5k in Microsoft") is a buy;
+- a stop ("sell if it drops below 300") is read as a stop, never as a limit at that price.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from agent.language.companies import BROKERAGES, CompanyDirectory
+from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
+from agent.language.slots import Slots, Text, remainder, unknown_broker
+from agent.language.vocabulary import (
+    ADVICE, AMEND, BUY, CANCEL, COST_QUESTION, FILLER, HELP, INFO_KINDS, LEAD, LIMIT_WORD, NEGATION, ORDER_ID, PRONOUNS,
+    QUANTITY, QUESTION_START, REPEAT, REPEAT_FILLER, RESIZE_FILLER, SELL, SHORT,
+)
+
+_IMPLIED_BUY = re.compile(r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|i\s+want|give\s+me|make\s+it)\b",
+                          re.I)
+_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
+_OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
+_EVERYTHING = re.compile(
+    r"\b(?:everything|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
+    r"|every\s+(?:position|stock|holding)|all\s+(?:that\s+|what\s+)?(?:i|we)\s+(?:own|hold|have)|(?:my|the)\s+(?:whole|entire)"
+    r"\s+(?:portfolio|book|account)|all\s+out|flatten\s*$)", re.I)
+_MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
+
+
+def clarify(question: str) -> Intent:
+    return Intent(kind=IntentKind.CLARIFY, question=question)
+
+
+def names(brokers: Sequence[BrokerRef]) -> str:
+    listed = [b.name for b in brokers]
+    return " and ".join(listed) if len(listed) < 3 else ", ".join(listed[:-1]) + f" and {listed[-1]}"
+
+
+def shown(value: Decimal) -> str:
+    return format(value, "f") if value == value.to_integral_value() or abs(value) >= 1 else str(value)
+
+
+@dataclass
+class Clause:
+    """One clause being decided: its words, its slots, the brokers, and how it was typed."""
+
+    message: str
+    slots: Slots
+    brokers: Sequence[BrokerRef]
+    directory: CompanyDirectory
+    shouting: bool
+
+    @property
+    def lead(self) -> str:
+        return LEAD.sub("", self.slots.cls)
+
+    @property
+    def asking(self) -> bool:
+        return bool(QUESTION_START.match(self.lead))
+
+    @property
+    def has_size(self) -> bool:
+        return bool(self.slots.quantities or self.slots.notionals)
+
+
+@dataclass(frozen=True)
+class Stock:
+    """The stock a clause names: its ticker or typed name, and how it was found."""
+
+    symbol: str | None = None
+    company: str | None = None
+    typed: str | None = None
+    """What was typed, when it was a typo of `company`."""
+    pronoun: bool = False
+    several: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    """Close calls between companies for a misspelt name: ask which."""
+
+    @property
+    def shown(self) -> str | None:
+        """How a question back names it: 'Apple Inc. (AAPL)', or the name as typed."""
+        return f"{self.company} ({self.symbol})" if self.company and self.symbol else self.symbol
+
+
+def stock(clause: Clause, filler: frozenset[str]) -> Stock:
+    """The stock of a clause: a company found in it, else what is left of its words, with typos resolved."""
+    found = list(dict.fromkeys(m.company for m in clause.slots.companies))
+    if len(found) > 1:
+        return Stock(several=tuple(c.symbol for c in found))
+    if found:
+        return Stock(found[0].symbol, found[0].name)
+    left = remainder(clause.slots.rest, filler, clause.shouting)
+    if left is None:
+        return Stock()
+    tokens = left.split()
+    if all(t.lower() in PRONOUNS for t in tokens) and not any(t.isupper() and len(t) > 1 for t in tokens):
+        return Stock(pronoun=True)
+    if "," in left or len(tokens) > 5 or clause.directory.is_name(left) or re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", left):
+        return Stock(left)
+    best, close = clause.directory.closest(left)
+    if best is None and not close and len(tokens) > 1:
+        # a typo inside other words ("pls get me 5 netflx shares asap"): one clear word only
+        hits = [clause.directory.closest(t) for t in tokens if len(t) >= 5 and t.lower() not in filler]
+        clear = {h[0].symbol: h[0] for h in hits if h[0] is not None}
+        if len(clear) == 1:
+            best = next(iter(clear.values()))
+    if best is not None:
+        return Stock(best.symbol, best.name, typed=left)
+    if close:
+        return Stock(candidates=tuple(f"{c.name} ({c.symbol})" for c in close))
+    return Stock(left)
+
+
+def _size_problem(slots: Slots, what: str, side: str) -> str | None:
+    """Why the stated size, price or timing cannot be used as it is, as a question back; None when it is fine."""
+    one_at_a_time = f"which stock and how many shares should I {side}?"
+    if len(set(slots.quantities)) > 1:
+        return f"I saw more than one share count ({' and '.join(map(shown, slots.quantities))}): {one_at_a_time}"
+    for label, values in (("limit price", slots.limit_prices), ("dollar amount", slots.notionals),
+                          ("stop price", slots.stop_prices)):
+        if len(set(values)) > 1:
+            return f"I saw more than one {label} ({' and '.join(map(shown, values))}). Which one do you mean for {what}?"
+    for label, value in (("quantity", next(iter(slots.quantities), None)), ("dollar amount", slots.notional),
+                         ("limit price", slots.limit_price), ("portion", slots.portion)):
+        if value is not None and value <= 0:
+            return (f"The {label} has to be more than zero, and {shown(value)} is not. "
+                    f"How many shares of {what} do you want to {side}?")
+    if slots.portion is not None and slots.portion > 1:
+        return f"You can sell at most all of your {what} (100%). How much of it do you want to sell?"
+    if slots.stop_prices or slots.stop_words:
+        trigger = f" at {shown(slots.stop_prices[0])}" if slots.stop_prices else ""
+        return (f"That is a stop order{trigger}: it waits until the price moves past the stop, and these brokers take "
+                f"market and limit orders only, so I placed nothing. Do you want a limit order instead?")
+    if slots.limit_without_price:
+        return f"What limit price do you want for the {what} {side} order?"
+    if slots.tif_conflict:
+        return f"When should the {what} order run: at the open, at the close, today only, or good till cancelled?"
+    return None
+
+
+def order_fields(slots: Slots) -> dict:
+    quantity = next(iter(slots.quantities), None)
+    notional = slots.notional if quantity is None else None  # a share count wins over a dollar amount
+    portion = slots.portion if quantity is None and notional is None else None
+    return {"quantity": quantity, "notional": notional, "portion": portion,
+            "order_type": "limit" if slots.limit_price is not None else "market", "limit_price": slots.limit_price,
+            "time_in_force": slots.tif or "day", "brokers": slots.brokers, "broker_choice": slots.broker_choice}
+
+
+def _broker_problem(clause: Clause, kind: IntentKind) -> str | None:
+    slots, brokers = clause.slots, clause.brokers
+    unknown = unknown_broker(slots.rest, kind)
+    if unknown and (not clause.directory.is_name(unknown) or clause.directory.symbol_of(unknown) in BROKERAGES):
+        return f"I don't know a broker called {unknown!r}. Your brokers are {names(brokers)}: which one should I use?"
+    if kind is not IntentKind.ORDER or len(slots.brokers) < 2:
+        return None
+    which = f"Which broker should I use: {' or '.join(b.name for b in brokers if b.id in slots.brokers)}?"
+    # "the cheaper of A and B" among more brokers: the planner can only choose among all of them
+    if slots.broker_choice in ("cheapest", "fastest") and len(slots.brokers) < len(brokers):
+        return which
+    if slots.broker_choice is None and re.search(r"\bor\b", slots.cls):
+        return which
+    return None
+
+
+def _broker_ref(clause: Clause) -> str | None:
+    if clause.slots.brokers or clause.slots.broker_choice or clause.slots.other_broker:
+        return None
+    if _OF_THAT_CASH.search(clause.slots.cls) and clause.slots.notionals:
+        return "cash"
+    return "answer" if _THAT_BROKER.search(clause.slots.cls) else None
+
+
+def _side(clause: Clause) -> str | None:
+    slots = clause.slots
+    if slots.buy and slots.sell:
+        return "both"
+    if slots.buy or slots.sell:
+        return "buy" if slots.buy else "sell"
+    if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
+        return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
+    return None
+
+
+def _order(clause: Clause) -> Intent | None:
+    side = _side(clause)
+    if side is None or clause.asking:
+        return None
+    slots = clause.slots
+    if side == "both":
+        return clarify("You asked to both buy and sell in one breath: do you want to buy or to sell, and what?")
+    found = stock(clause, FILLER[IntentKind.ORDER])
+    what = found.shown or "the stock"
+    problem = _size_problem(slots, what, side) or _broker_problem(clause, IntentKind.ORDER)
+    if problem:
+        return clarify(problem)
+    if found.several:
+        return clarify(f"Which one stock do you mean: {' or '.join(found.several)}? Say how many of each, for example "
+                       f"'buy 10 {found.several[0]} and 5 {found.several[1]}'.")
+    if found.candidates:
+        return clarify(f"Which company do you mean: {', '.join(found.candidates)}?")
+    order = order_fields(slots)
+    if side == "sell" and not slots.companies and not slots.quantities and not slots.notionals and (
+            _EVERYTHING.search(slots.cls) and (found.symbol is None or found.symbol.lower() in ("own", "hold", "have",
+                                                                                           "i own", "i hold", "i have"))):
+        return Intent(kind=IntentKind.ORDER, side="sell", refers="everything", portion=Decimal(1),
+                      brokers=slots.brokers, broker_choice=slots.broker_choice, time_in_force=slots.tif or "day")
+    if found.pronoun or found.symbol is None:
+        refers = "pronoun" if found.pronoun else "missing"
+        follow = FollowUp.REVERSE if found.pronoun and not _MORE.search(slots.cls) else FollowUp.NONE
+        return Intent(kind=IntentKind.ORDER, side=side, follow_up=follow, other_broker=slots.other_broker,
+                      refers=refers, broker_ref=_broker_ref(clause), **order)
+    if slots.other_broker:
+        return Intent(kind=IntentKind.ORDER, side=side, symbol_text=found.symbol, company=found.company,
+                      understood_from=found.typed, follow_up=FollowUp.REPEAT_ON, other_broker=True,
+                      **order | {"brokers": ()})
+    if order["portion"] is not None and side == "buy":
+        return clarify(f"How many shares of {what} do you want to buy, or what dollar amount? "
+                       "'All' or 'half' only applies to selling what you hold.")
+    if order["quantity"] is None and order["notional"] is None and order["portion"] is None:
+        if side == "sell" and slots.closing:
+            order["portion"] = Decimal(1)  # "close my Tesla position" means all of it
+        elif side == "sell":
+            return clarify(f"How many shares of {what} do you want to sell? You can also say 'all' or 'half'.")
+        else:
+            return clarify(f"How many shares of {what} do you want to buy, or what dollar amount?")
+    return Intent(kind=IntentKind.ORDER, side=side, symbol_text=found.symbol, company=found.company,
+                  understood_from=found.typed, broker_ref=_broker_ref(clause), **order)
+
+
+def _cancel(clause: Clause) -> Intent | None:
+    slots = clause.slots
+    if not CANCEL.search(slots.cls):
+        return None
+    problem = _broker_problem(clause, IntentKind.CANCEL)
+    if problem:
+        return clarify(problem)
+    text = Text(slots.with_amounts)
+    ids = text.take(ORDER_ID)
+    everything = re.search(r"\b(?:all|every|everything|each)\b", slots.cls)
+    ref = (ids[0]["ref"] or ids[0]["bare"]) if ids else "all" if everything else None
+    symbol = None
+    if not ids:
+        found = list(dict.fromkeys(m.company.symbol for m in slots.companies))
+        if found:
+            symbol = found[0] if len(found) == 1 else None
+        else:
+            for pattern in (BUY, SELL, LIMIT_WORD, QUANTITY):
+                text.take(pattern)
+            symbol = remainder(text.s, FILLER[IntentKind.CANCEL], clause.shouting)
+    side = "buy" if re.search(r"\bbuy\b", slots.cls) else "sell" if re.search(r"\bsell\b", slots.cls) else None
+    pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those)\b", slots.cls)
+    return Intent(kind=IntentKind.CANCEL, side=side, symbol_text=symbol, order_ref=ref, brokers=slots.brokers,
+                  broker_choice="all" if slots.broker_choice == "all" else None,
+                  refers="pronoun" if pronoun else None)
+
+
+def _cost(clause: Clause) -> Intent:
+    slots = clause.slots
+    side = "sell" if slots.sell and not slots.buy else "buy"
+    found = stock(clause, FILLER[IntentKind.COST_COMPARISON])
+    problem = (_size_problem(slots, found.shown or "the stock", side)
+               or _broker_problem(clause, IntentKind.COST_COMPARISON))
+    if problem:
+        return clarify(problem)
+    order = order_fields(slots)
+    if found.symbol is None:
+        return clarify("Which stock should I price, and how many shares? "
+                       "For example: 'which broker is cheaper for 200 AMZN?'")
+    if order["quantity"] is None and order["notional"] is None:
+        return clarify(f"How many shares of {found.shown} (or what dollar amount) should I price on each broker?")
+    return Intent(kind=IntentKind.COST_COMPARISON, side=side, symbol_text=found.symbol, company=found.company,
+                  understood_from=found.typed, **order)
+
+
+def _cost_question(clause: Clause) -> Intent | None:
+    """'which broker is cheaper to buy 200 AMZN?': an estimate on every broker, no order."""
+    if not COST_QUESTION.search(clause.slots.cls):
+        return None
+    if not (clause.has_size or stock(clause, FILLER[IntentKind.COST_COMPARISON]).symbol):
+        return None
+    return _cost(clause)
+
+
+def _info(kind: IntentKind, clause: Clause) -> Intent:
+    problem = _broker_problem(clause, kind)
+    if problem:
+        return clarify(problem)
+    found = stock(clause, FILLER[kind]) if kind in FILLER else Stock()
+    symbol = found.symbol
+    if found.several and kind is IntentKind.QUOTE:
+        symbol = found.several[0]
+    if kind is IntentKind.QUOTE and (symbol is None or len(symbol.split()) > 5):
+        if found.pronoun:
+            return Intent(kind=kind, refers="pronoun")
+        if found.candidates:
+            return clarify(f"Which company do you mean: {', '.join(found.candidates)}?")
+        return clarify("Which stock do you want a quote for? For example: 'what is Apple trading at?'")
+    choice = "all" if clause.slots.broker_choice == "all" else clause.slots.broker_choice
+    return Intent(kind=kind, symbol_text=symbol, company=found.company, understood_from=found.typed,
+                  brokers=clause.slots.brokers, broker_choice=choice)
+
+
+def _question(clause: Clause) -> Intent | None:
+    kind = next((k for k, pattern in INFO_KINDS if pattern.search(clause.slots.cls)), None)
+    return _info(kind, clause) if kind else None
+
+
+def _asked_cost(clause: Clause) -> Intent | None:
+    """'what happens if I buy 10 AAPL?': an estimate, not an order."""
+    return _cost(clause) if clause.asking and (clause.slots.buy or clause.slots.sell) and clause.has_size else None
+
+
+def _about_a_broker(clause: Clause) -> Intent | None:
+    """'tell me about Velocity'."""
+    return _info(IntentKind.COMPARE_BROKERS, clause) if clause.asking and clause.slots.brokers else None
+
+
+def _short(clause: Clause) -> Intent | None:
+    if SHORT.search(clause.lead):
+        return clarify("Short selling is not supported: you can sell shares you hold. "
+                       "Which stock and how many shares do you want to sell?")
+    return None
+
+
+def _resize(clause: Clause) -> Intent | None:
+    """'make it 20', 'actually 50 shares', 'change that to $1,000', 'make it a limit at 180': change the last order."""
+    slots = clause.slots
+    if not AMEND.search(slots.cls) or slots.buy or slots.sell or slots.companies:
+        return None
+    if remainder(slots.rest, RESIZE_FILLER, clause.shouting):
+        return None
+    if not (slots.quantities or slots.notionals or slots.limit_prices or slots.tif or slots.brokers
+            or slots.broker_choice or slots.limit_without_price):
+        return None
+    problem = _size_problem(slots, "it", "trade")
+    if problem:
+        return clarify(problem)
+    return Intent(kind=IntentKind.ORDER, follow_up=FollowUp.RESIZE, **order_fields(slots))
+
+
+def _repeat(clause: Clause) -> Intent | None:
+    """'do the same on TradeSphere', 'also on the other broker', 'sell the same on velocity', 'same again'."""
+    slots = clause.slots
+    named = slots.brokers or slots.other_broker
+    if not (REPEAT.search(slots.cls) and (named or re.search(r"\b(?:same|again|repeat)\b", slots.cls))):
+        return None  # without a broker only "same", "again" or "repeat" say it
+    if slots.companies or remainder(slots.rest, REPEAT_FILLER, clause.shouting) or (slots.buy and slots.sell):
+        return None
+    if slots.quantities and not slots.brokers and not slots.other_broker:
+        return None  # "buy the same amount of X": an order, not a repeat
+    side = "buy" if slots.buy else "sell" if slots.sell else None
+    return Intent(kind=IntentKind.ORDER, side=side, follow_up=FollowUp.REPEAT_ON, other_broker=slots.other_broker,
+                  **order_fields(slots))
+
+
+def _unclear(clause: Clause) -> Intent:
+    """No verb, no question word: a bare ticker is a quote, a size and a stock ask which side, the rest asks again."""
+    slots, message = clause.slots, clause.message
+    found = stock(clause, FILLER[IntentKind.QUOTE])
+    bare_ticker = re.fullmatch(r"\$?[A-Za-z]{1,5}(?:\.[A-Za-z])?", message.strip("?!. "))
+    if found.symbol and not clause.has_size and bare_ticker and (message.lstrip().startswith("$") or found.symbol.isupper()):
+        return Intent(kind=IntentKind.QUOTE, symbol_text=found.symbol)  # "$TSLA", "NVDA?"
+    if clause.has_size and found.symbol:
+        amount = f"{shown(slots.quantities[0])}" if slots.quantities else f"${shown(slots.notionals[0])} of"
+        return clarify(f"Do you want to buy or sell {amount} {found.symbol}?")
+    if found.symbol and slots.companies:
+        return Intent(kind=IntentKind.CLARIFY, symbol_text=found.symbol, company=found.company,
+                      question=f"What would you like to do with {found.company or found.symbol}: a quote, "
+                               "or buy or sell how many shares?")
+    return clarify(f"Sorry, I didn't understand {message!r}. I can buy or sell stocks, show quotes, portfolios, "
+                   "cash and orders, cancel orders, or compare the brokers. Say 'help' for examples.")
+
+
+# The kinds of request, in the order they are tried on a clause; the first that answers decides.
+RECOGNIZERS: tuple[tuple[str, Callable[[Clause], Intent | None]], ...] = (
+    ("short selling", _short),
+    ("cancel", _cancel),
+    ("change the last order", _resize),
+    ("repeat the last order", _repeat),
+    ("cost question", _cost_question),
+    ("order", _order),
+    ("question", _question),
+    ("what would it cost", _asked_cost),
+    ("about a broker", _about_a_broker),
+    ("unclear", _unclear),
+)
+
+# Whole-message answers that come before any slot is read.
+EARLY: tuple[tuple[re.Pattern[str], Intent], ...] = (
+    (HELP, Intent(kind=IntentKind.HELP)),
+    (NEGATION, clarify("Understood: I won't place anything. What would you like to do instead?")),
+    (ADVICE, clarify("I don't give investment advice, so that decision is yours. I can show you a quote, your "
+                     "positions, or place an order you choose, for example 'buy 10 AAPL'. What would you like?")),
+)
+
+
+def decide(clause: Clause) -> Intent:
+    """The intent of one clause: the first recognizer in `RECOGNIZERS` that claims it."""
+    for _name, recognizer in RECOGNIZERS:
+        intent = recognizer(clause)
+        if intent is not None:
+            return intent
+    raise AssertionError("the last recognizer always answers")

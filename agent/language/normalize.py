@@ -1,0 +1,115 @@
+"""A message made readable before any slot is read: typos in ordinary words, trader shorthand, dictation.
+
+- Ordinary words with a typo ("shars", "purchace", "velosity", "cancle") become the word they
+  clearly are: one edit away for short words, two for long ones, and only toward the words the
+  parser reads (a company name is never "corrected" into a keyword).
+- Trader shorthand becomes plain words: BTO / STC, cxl, "bid 30 for 200 X" (a limit buy),
+  "offer 50 X at 120" (a limit sell), "2k shares".
+- Dictation: "A M D" spoken letter by letter becomes AMD; "by fifty shares" at the start is "buy";
+  decimal commas ("12,50") become points.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from agent.language.companies import CompanyDirectory
+from agent.language.vocabulary import NUM
+
+# The words the parser reads: a typo of one of these is repaired. Short words (<= 3 letters) are never touched.
+KEY_WORDS = tuple("""
+shares share stock stocks purchase please sell selling buying cancel cancelled order orders limit market price
+quantity position portfolio balance tomorrow opening closing close broker brokers brokerage cheapest fastest quickest
+cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million
+velocity tradesphere sphere quote trading everything instead actually another remaining bought dump unload
+until cancelled working today morning current currently trade would could should thanks thank what's worth invest
+""".split())
+# Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
+_ENGLISH = frozenset("""
+bell well tell shell yell fell spell hold sold told gold bold shore sure store score prize pride grade older elder
+camel panel lime stick stuck mock dock rock lock block sock marker basket losing posing clothes those whose chose dose
+rose hose nose pose lose toy what that when then than them they this these being bring feel feet free tree flee been
+seen need deed weed seed quite quota vote note wrote broken token spoken insect shared share sales sale cells sells
+buys brother other mother order more most post cost lost host wish with sort sore some same game name came fame
+think thing things thin than thank thanks tank sink link pink wink rink drink trace track stack steak stake
+shake share shape slice price pride prime crime close chose clone stone store stole tone tune dune done bone
+week weak peek seek sell sale tell till still will fill bill kill mill pill hill call ball fall hall mall tall wall
+buy guy bay day pay say way hay lay may ray
+""".split())
+_SHORTHAND = [
+    (re.compile(r"\bbto\b", re.I), "buy"),
+    (re.compile(r"\bstc\b", re.I), "sell"),
+    (re.compile(r"\b(?:cxl|cxld|cncl|canx)\b", re.I), "cancel"),
+    (re.compile(r"\bshs\b", re.I), "shares"),
+    (re.compile(r"\bpx\b", re.I), "price"),
+    (re.compile(r"\bw/", re.I), "with "),
+    (re.compile(r"\b(?:ur)\b", re.I), "your"),
+    (re.compile(r"\bu\b(?!\.)", re.I), "you"),
+    (re.compile(r"\bb4\b", re.I), "before"),
+    (re.compile(r"\bqty\b", re.I), "quantity"),
+    (re.compile(r"\bvelo\b", re.I), "velocity"),
+    (re.compile(r"\bthe\s+ts\b|\bon\s+ts\b|\bat\s+ts\b|\bvia\s+ts\b", re.I), lambda m: m.group().replace("ts", "tradesphere").replace("TS", "tradesphere")),
+]
+# "bid 30 for 200 SOFI" -> "buy 200 SOFI limit 30"; "offer 50 PFE at 30" -> "sell 50 PFE limit 30"
+_BID = re.compile(rf"\bbid\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
+_BID_AT = re.compile(rf"\bbid\s+(?:for\s+)?(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
+_OFFER = re.compile(rf"\boffer(?:ing)?\s+(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
+_OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
+_SPELLED_LETTERS = re.compile(r"\b(?:[A-Za-z]\.?\s+){1,4}[A-Za-z]\b\.?")
+_HALF_SHARE = re.compile(r"\b(?:an?\s+)?half\s+(?:an?\s+)?shares?\b|\bhalf\s+of\s+(?:a|one)\s+share\b", re.I)
+_DECIMAL_COMMA = re.compile(r"(?<![\d,])(\d+),(\d{1,2})(?![\d,])")
+_SPOKEN_BUY = re.compile(r"^(?:(?:um+|uh+|okay|ok|so|hey)\b[\s,]*)*(?:by|bye)\b(?=\s+(?:\d|[a-z]+\s+(?:shares?|of)\b|some|a\b|an\b))", re.I)
+_SPOKEN_SELL = re.compile(r"^(?:(?:um+|uh+|okay|ok|so|hey)\b[\s,]*)*cell\b", re.I)
+
+
+def normalize(text: str, directory: CompanyDirectory) -> str:
+    """The message with quotes, shorthand, spelled letters and ordinary-word typos made plain."""
+    text = re.sub(r"\s+", " ", (text or "").replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')).strip()
+    text = _DECIMAL_COMMA.sub(r"\1.\2", text)
+    text = _HALF_SHARE.sub("0.5 shares", text)
+    text = _SPOKEN_BUY.sub(lambda m: m.group()[: -len(m.group().split()[-1])] + "buy", text)
+    text = _SPOKEN_SELL.sub(lambda m: m.group()[:-4] + "sell", text)
+    for pattern, plain in _SHORTHAND:
+        text = pattern.sub(plain, text)
+    text = _BID.sub(lambda m: f"buy {m['q']} limit {m['p']} ", text)
+    text = _BID_AT.sub(lambda m: f"buy {m['q']} {m['what']} limit {m['p']}", text)
+    text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)
+    text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} limit {m['p']} ", text)
+    text = _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
+    return " ".join(_repaired(word, directory) for word in text.split(" "))
+
+
+def _joined_ticker(spoken: str, directory: CompanyDirectory) -> str:
+    """'A M D' -> 'AMD' when the letters spell a known ticker; anything else stays as it was."""
+    letters = re.findall(r"[A-Za-z]", spoken)
+    joined = "".join(letters).upper()
+    if len(letters) >= 2 and joined in directory.by_symbol and (spoken.isupper() or len(letters) >= 3):
+        return joined + (" " if spoken.endswith(" ") else "")
+    return spoken
+
+
+@lru_cache(maxsize=4096)
+def _closest_key_word(word: str) -> str | None:
+    allowed = 1 if len(word) <= 6 else 2
+    hits = process.extract(word, KEY_WORDS, scorer=OSA.distance, limit=2, score_cutoff=allowed)
+    if not hits:
+        return None
+    if len(hits) > 1 and hits[1][1] == hits[0][1] and hits[1][0] != hits[0][0]:
+        return None  # two words equally close: leave it
+    return hits[0][0] if hits[0][1] > 0 else None
+
+
+def _repaired(word: str, directory: CompanyDirectory) -> str:
+    core = word.strip(".,!?;:\"()")
+    lowered = core.lower()
+    if (len(core) < 4 or not core.isalpha() or lowered in KEY_WORDS or lowered in _ENGLISH or core.isupper()
+            or directory.is_name(core)):
+        return word
+    fixed = _closest_key_word(core.lower())
+    if fixed is None:
+        return word
+    return word.replace(core, fixed)

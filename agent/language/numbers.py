@@ -1,0 +1,49 @@
+"""Numbers as people write and say them: "seventy five", "a dozen", "a couple of", "forty two point five".
+
+Spelled numbers go through the maintained `text2num`; a pass before it keeps what that library
+does not know or reads differently: "one" as a pronoun ("the other one", "Capital One"), "a
+couple", "a pair", "a dozen". A pass after it joins spoken prices ("limit twelve fifty" -> 12.50).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from text_to_num import alpha2digit
+
+from agent.language.vocabulary import NUM, ONE_AS_PRONOUN, SCALE
+
+_PROTECTED_ONE = "\ue000"
+_ONE_AFTER = re.compile(rf"\b(?P<before>{'|'.join(sorted(ONE_AS_PRONOUN, key=len, reverse=True))})\s+one\b", re.I)
+_COUPLE = re.compile(r"\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
+_DOZEN = re.compile(r"\b(?:(?P<half>half\s+a)|an?|one)?\s*dozen\b(?:\s+of)?", re.I)
+_SPOKEN_PRICE = re.compile(
+    r"\b(?P<lead>limit|lmt|at|@|price|than|above|below|under|over|for|to|bid|offer)\s+(?P<whole>\d{1,4})\s+(?P<cents>\d{2})\b"
+    r"(?!\s*(?:shares?|k\b|%|percent|dollars?|bucks))", re.I)
+_DOLLARS_AND_CENTS = re.compile(r"\b(?P<whole>\d+)\s+dollars?\s+(?:and\s+)?(?P<cents>\d{1,2})\s+cents?\b", re.I)
+
+
+def words_to_numbers(text: str) -> str:
+    """'a hundred and fifty' -> 150, 'twenty-five' -> 25, 'a dozen' -> 12, 'a couple of' -> 2."""
+    text = _ONE_AFTER.sub(lambda m: f"{m['before']} {_PROTECTED_ONE}", text)
+    text = re.sub(r"\bcapital\s+one\b", f"capital {_PROTECTED_ONE}", text, flags=re.I)
+    text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)
+    text = _COUPLE.sub(" 2 ", text)
+    text = alpha2digit(text, "en", threshold=0)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: {"1": "first", "2": "second", "3": "third"}.get(m[1], m[0]), text)
+    text = _DOLLARS_AND_CENTS.sub(lambda m: f"${m['whole']}.{int(m['cents']):02d}", text)
+    text = _SPOKEN_PRICE.sub(lambda m: f"{m['lead']} {m['whole']}.{m['cents']}", text)
+    return text.replace(_PROTECTED_ONE, "one")
+
+
+def to_decimal(number: str, scale: str | None = None) -> Decimal:
+    """'1,500' -> 1500, '1.5' with 'k' -> 1500 (never 1.5E+3), '12,50' -> 12.50 (a decimal comma)."""
+    number = number.replace(" ", "")
+    if re.fullmatch(r"-?\d+,\d{2}", number):
+        number = number.replace(",", ".")  # "12,50": a decimal comma; "1,500" stays a thousands separator
+    value = Decimal(number.replace(",", "")) * SCALE.get((scale or "").lower(), 1)
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+NUMBER = re.compile(rf"(?<![\w.])-?{NUM}(?![\w.])")

@@ -1,0 +1,228 @@
+"""Word and pattern tables of the offline parser: what each kind of phrase looks like.
+
+Only tables live here; the readers in `slots`, `numbers` and `companies` apply them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from agent.language.intent import IntentKind
+
+
+def split_words(text: str) -> list[str]:
+    return text.split()
+
+
+def keywords(*alternatives: str) -> re.Pattern[str]:
+    """A case-insensitive pattern matching any of the alternatives as whole words."""
+    return re.compile("|".join(rf"\b(?:{a})\b" for a in alternatives), re.I)
+
+
+NUM = r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
+SCALE = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 1_000_000, "million": 1_000_000}
+PREP = r"(?:through|thru|via|on|at|with|using|in|from|to|for|over)"
+BROKER_TAIL = r"(?:\s+(?:brokers?|brokerage|app|platform))?"
+GENERIC_SUFFIXES = {"broker", "brokers", "brokerage", "markets", "trading", "securities"}
+
+SMALL = dict(zip(split_words("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                         "fifteen sixteen seventeen eighteen nineteen"), range(20), strict=True))
+SMALL |= {w: 10 * i for i, w in enumerate(split_words("twenty thirty forty fifty sixty seventy eighty ninety"), start=2)}
+NUMWORD = "|".join(sorted([*SMALL, "hundred", "thousand", "million", "dozen"], key=len, reverse=True))
+WORD_NUMBER = re.compile(
+    rf"\b(?:an?\s+(?=(?:hundred|thousand|million|dozen)\b))?(?:{NUMWORD})(?:(?:\s+and\s+|[\s-]+)(?:{NUMWORD}))*\b"
+    r"|\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
+# "one" is a pronoun after these words ("the cheaper one", "Capital One"), not a count.
+ONE_AS_PRONOUN = set(split_words("capital the which that this each every any no some other another same discount quick "
+                                  "fast cheap cheaper faster quicker cheapest fastest quickest speedy budget better second "
+                                  "last first low-cost expensive slow slower right new"))
+
+TIF = [
+    ("gtc", keywords(r"good[\s-]*(?:'?til+|until|till)[\s-]*cancel+(?:l?ed)?", "gtc", r"(?:until|till|til)\s+(?:i\s+)?cancel\w*")),
+    ("opg", keywords(
+        r"(?:(?:tomorrow|tmrw|tmr)\s+)?(?:at|on|by)\s+(?:the\s+)?(?:market\s+)?open(?:ing)?(?:\s+bell)?"
+        r"(?:\s+(?:tomorrow|tmrw|tmr))?",
+        r"(?:when|once|as\s+soon\s+as)\s+(?:the\s+)?(?:market|exchange)\s+opens?(?:\s+(?:tomorrow|tmrw))?",
+        r"first\s+thing(?:\s+(?:tomorrow|tmrw))?(?:\s+(?:morning|in\s+the\s+morning))?", r"market[\s-]on[\s-]open|opg|moo")),
+    ("cls", keywords(
+        r"(?:at|on|near|before|into|by)\s+(?:the\s+)?(?:market\s+)?clos(?:e|ing)(?:\s+bell)?(?:\s+(?:today|tomorrow))?",
+        r"when\s+(?:the\s+)?market\s+closes", r"market[\s-]on[\s-]close|moc|cls")),
+    ("day", keywords(r"(?:as\s+a\s+)?day\s+order|good\s+for\s+(?:the\s+)?day|for\s+the\s+day|today")),
+]
+TOMORROW = keywords(r"(?:tomorrow|tmrw|tmr)(?:\s+morning)?")
+MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\s+order)?",
+                    r"at\s+(?:the\s+)?(?:current|best\s+available)\s+price", "mkt")
+
+ALL_BROKERS = re.compile(
+    rf"(?:\b(?:{PREP}|across)\s+)?(?:\b(?:both|all|each|every)\s+(?:of\s+)?(?:the\s+|my\s+)?"
+    r"(?:brokers?|brokerages?|accounts?)\b|\bboth\b|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
+OTHER_BROKER = re.compile(
+    rf"(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|one|account)\b|\bother\s+brokers?\b", re.I)
+CHOICES = [
+    ("cheapest", keywords(r"(?:cheap(?:est|er)?|low(?:est|er)?[\s-](?:fees?|costs?|commissions?)|(?:least|less)\s+expensive"
+                          r"|discount|budget|low[\s-]cost)(?:\s+(?:one|broker|brokerage|option|app|account))",
+                          r"(?:cheap(?:est|er)|low(?:est|er)[\s-](?:fees?|costs?|commissions?)|(?:least|less)\s+expensive)",
+                          r"(?:the\s+one\s+)?with\s+(?:the\s+)?(?:low(?:est|er)|small(?:est|er)|tiny|cheap(?:est|er))\s+"
+                          r"(?:fees?|costs?|commissions?)",
+                          r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:fees?|costs?|commissions?)"
+                          r"(?:,?\s+not\s+(?:the\s+)?speed)?",
+                          r"(?:minimi[sz]e|save\s+on|keep\s+down)\s+(?:the\s+)?(?:fees?|costs?|commissions?)")),
+    ("fastest", keywords(r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
+                         r"(?:\s+(?:one|broker|brokerage|option|execution|fills?|app|account))",
+                         r"(?:fast(?:est|er)|quick(?:est|er)|speediest|lowest\s+latency)",
+                         r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:speed|execution\s+speed|latency)"
+                         r"(?:,?\s+not\s+(?:the\s+)?(?:fees?|costs?|commissions?))?",
+                         r"(?:prioriti[sz]e|optimi[sz]e\s+for|need|want)\s+(?:the\s+)?speed|speed\s+(?:matters|is\s+key|first)"
+                         r"|as\s+fast\s+as\s+possible|asap\s+execution")),
+]
+
+PORTION_WORDS = [
+    (Decimal(1), re.compile(r"\b(?:all|everything|entire|whole)\b(?:\s+of)?", re.I)),
+    (Decimal("0.5"), re.compile(r"\b(?:a\s+|one\s+)?half\b(?:\s+of)?", re.I)),
+]
+FRACTION = re.compile(r"\b(a|one|two|three)\s+(thirds?|quarters?|fourths?|fifths?)\b(?:\s+of)?", re.I)
+DENOMINATOR = {"third": 3, "quarter": 4, "fourth": 4, "fifth": 5}
+PERCENT = re.compile(rf"(?P<n>-?{NUM})\s*(?:%|percent\b|pct\b)(?:\s+of)?", re.I)
+
+PRICE = rf"\$?\s*(?P<p>-?{NUM})"
+PER_SHARE = r"(?:\s*(?:per|a|/)\s*share|\s*each|\s*/sh)?"
+LIMITS = [re.compile(p, re.I) for p in (
+    rf"\b(?:(?:with|as|using)\s+)?(?:a\s+)?(?:limit|lmt)(?:\s+order)?(?:\s+price)?(?:\s+(?:of|at|@|=|is|to(?=\s*\$)))?\s*"
+    rf"(?:of\s+)?{PRICE}",
+    rf"(?:\bat\b|@)\s*{PRICE}{PER_SHARE}(?:\s+or\s+(?:better|less|lower|below|under|cheaper|more|higher|above))?"
+    r"(?:\s+(?:limit|lmt)(?:\s+order)?)?",
+    rf"\b(?:nothing|not|never)\s+(?:above|over|higher\s+than|more\s+than|past)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:nothing|not|never)\s+(?:below|under|lower\s+than|less\s+than)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:at\s+most|tops|at\s+least)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:for\s+|at\s+|paying\s+)?(?:no|not)\s+(?:more|higher|less|lower)\s+than\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:max(?:imum)?|min(?:imum)?)\s+(?:price\s+)?(?:of\s+)?{PRICE}",
+    rf"\b(?:for\s+|at\s+|paying\s+)?\$?\s*(?P<p>-?{NUM})\s*(?:per|a|/)\s*share\b",
+)]
+# "if it drops to 150", "once it's under 200", "if it rises above 300": a price the market must reach first.
+# Whether that is a limit or a stop depends on the side: a buy below the market or a sell above it is a limit;
+# a buy above it or a sell below it ("sell my TSLA if it drops below 300") is a stop.
+TRIGGER = re.compile(
+    r"\b(?:if|when|once|as\s+soon\s+as)\s+(?:it|it's|its|it\s+is|the\s+price(?:\s+is)?|the\s+stock|the\s+shares|they|they're"
+    r"|that|price|\w+\s+(?:is|gets|goes|drops|falls|hits))?\s*"
+    r"(?P<verb>drops?|falls?|dips?|goes\s+(?:down|up)|gets|comes\s+down|hits|reaches|rises|climbs|trades|is|sinks|tanks"
+    r"|jumps|spikes|breaks|moves)?"
+    r"\s*(?:back\s+)?(?P<dir>down\s+to|up\s+to|to|below|under|beneath|at|above|over|past|less\s+than|more\s+than"
+    r"|lower\s+than|higher\s+than|cheaper\s+than)?\s*\$?\s*(?P<p>-?" + NUM + r")(?:\s*(?:dollars|bucks|a\s+share|per\s+share))?",
+    re.I)
+TRIGGER_DOWN = re.compile(r"drop|fall|dip|down|sink|tank|below|under|beneath|less|lower|cheaper", re.I)
+TRIGGER_UP = re.compile(r"rise|climb|jump|spike|up|above|over|past|more|higher|break", re.I)
+STOP_WORDS = keywords(r"stop(?:[\s-]+loss)?(?:\s+order)?(?:\s+(?:at|of|@))?", r"trailing(?:\s+stop)?", r"stop[\s-]limit")
+LIMIT_WORD = keywords(r"(?:limit|lmt)(?:\s+order)?")
+WORTH_OF = r"\b(?:\s+worth)?(?:\s+(?:of|in))?"
+NOTIONALS = [re.compile(p, re.I) for p in (
+    rf"(?:\bfor\s+)?(?:\b(?:about|around|roughly)\s+)?\$\s*(?P<n>-?{NUM})\s*(?P<k>k|m|thousand|grand|million)?{WORTH_OF}",
+    rf"(?:\bfor\s+)?(?P<n>-?{NUM})\s*(?P<k>k|m|thousand|million)?\s*(?P<u>dollars?|usd|bucks|grand){WORTH_OF}",
+    rf"\busd\s*(?P<n>-?{NUM})\s*(?P<k>k|m)?\b(?:\s+(?:of|in))?",
+    rf"(?P<n>-?{NUM})\s*(?P<k>k)?\s+worth\b(?:\s+(?:of|in))?",
+    rf"(?<![\w.$])(?P<n>-?{NUM})\s*(?P<k>k|grand)\s+(?=(?:in|into|on)\b)",
+)]
+QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
+ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
+
+BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|bought|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|long|scoop\s+up"
+                 r"|load\s+up\s+on|snag)\b"
+                 r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
+                 r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))", re.I)
+SELL = keywords(r"sell(?:ing)?|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
+                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?")
+CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten")
+
+HELP = re.compile(
+    r"^(?:help|help me|\?+|hi|hello|hey|hey there|menu|commands|options|examples?|usage|get started|start)[\s?!.]*$"
+    r"|\bwhat can (?:you|i) do\b|\bwhat do you do\b|\bhow does (?:this|it) work\b"
+    r"|\bhow (?:do|can) i (?:use|buy|sell|trade|place)\b|\bwhat (?:can|do) you (?:support|understand)\b|\bwhat commands\b",
+    re.I)
+NEGATION = re.compile(
+    r"\b(?:don'?t|do not|dont|never(?!\s*mind)|no need to)\s+(?:\w+\s+){0,2}?(?:buy|sell|cancel|purchase|trade|place)\b"
+    r"|^(?:never ?mind|forget (?:it|that|about it)|nvm)[\s.!]*$", re.I)
+ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|wise|bad|right)", r"recommend\w*|advice|advise",
+              r"suggest\w*|worth (?:buying|it)|good (?:buy|investment|stock)|what (?:stocks? )?should i",
+              r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
+              "something good")
+SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
+CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order",
+              r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
+ORDER_ID = re.compile(r"(?:\border\s*(?:#|id|number|no\.?)?\s*:?\s*|#)(?P<ref>[A-Za-z0-9][\w-]*\d[\w-]*|\d+)"
+                       r"|\b(?P<bare>(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)*)\b", re.I)
+COST_QUESTION = keywords(
+    r"how much (?:would|will|does|do|did|is|to|it)\b.*\b(?:cost|fees?|commissions?|charge|pay)",
+    r"how much (?:would|will) (?:it|i|that|they)", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
+    r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
+    r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
+    r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)")
+REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy")
+LEAD = re.compile(
+    r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|yo|please|pls|plz|kindly|hmm+|well|and|then|also|now|alright|great|cool"
+    r"|thanks|thx|actually)\b[\s,!.:-]*)*"
+    r"(?:(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+)?|i(?:'d|\s+would)\s+like\s+(?:you\s+)?to\s+"
+    r"|i\s+want\s+(?:you\s+)?to\s+|i\s+wanna\s+|i\s+need\s+(?:you\s+)?to\s+|go\s+ahead\s+and\s+|let'?s\s+|let\s+me\s+"
+    r"|i'?m\s+(?:looking|going|trying)\s+to\s+|please\s+|pls\s+))*", re.I)
+QUESTION_START = re.compile(
+    r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|do|does|did|show|list|display|tell|check|view"
+    r"|see|give\s+me|gimme|pull\s+up|bring\s+up|lemme\s+see)\b", re.I)
+AMEND = re.compile(
+    r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|actually|scratch that|on second thought|correction)\b[\s,.!:-]*)*"
+    r"(?:(?:please\s+|pls\s+)?(?:make|change|set|update|switch|adjust|bump|increase|decrease|reduce|lower|raise|modify"
+    r"|amend)\s+(?:it|that|this|the\s+(?:order|quantity|qty|size|amount|number|shares|trade|limit|price))\b"
+    r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
+
+# Checked in this order on the lowercase text; the first that matches decides the kind of question.
+INFO_KINDS = [
+    (IntentKind.TOTAL_VALUE, keywords(
+        r"total\b.*\b(?:value|worth|balance|portfolio|holdings|equity)", "net worth",
+        r"(?:portfolios?|accounts?|holdings|everything|it all)\b.*\bworth", r"worth\b.*\b(?:in total|altogether|overall|combined)",
+        r"(?:combined|overall|aggregate) (?:value|portfolio|balance)",
+        r"how much (?:money )?(?:do i have|have i got) (?:in total|altogether|overall)")),
+    (IntentKind.ACCOUNT, keywords(r"cash|buying power|balances?|funds|how much money",
+                             r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent)\b.*\bfees?")),
+    (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed")),
+    (IntentKind.ORDERS, keywords(r"orders?|trades|trade history|fills?|executions?|transactions?|queued|pending",
+                            r"what did i (?:buy|sell)", r"did my .* (?:fill|go through|execute)")),
+    (IntentKind.PORTFOLIO, keywords(r"portfolios?|positions?|holdings?|what am i holding|my (?:stocks|shares)|how many",
+                               r"what (?:do|did) i (?:own|hold|have)|do i (?:own|hold|have)|how am i doing",
+                               r"p&l|p/l|pnl|profits?|gains?|losses|unrealized")),
+    (IntentKind.COMPARE_BROKERS, keywords(r"compar\w*|brokers?|fees?|commissions?|charges?|slippage|profiles?|difference",
+                                     r"fast(?:est|er)?|quick(?:est|er)?|cheap(?:est|er)?|expensive|vs\.?|versus")),
+    (IntentKind.QUOTE, keywords(r"quotes?|prices?|trading at|going for|trading|valued at|current(?:ly)? (?:at|price)",
+                           r"how much (?:is|are|does|do)", r"what(?:'s| is| are|s)? .+ at")),
+    (IntentKind.ACCOUNT, keywords(r"accounts?")),
+]
+
+# Words trimmed from the edges of what is left, to find the stock: one set per kind of request.
+COMMON_FILLER = frozenset(split_words(
+    "a an the of my me us our some shares share stock stocks worth in on at for to from with via through thru using "
+    "please pls plz thanks thank you thx ty now right today immediately asap and then also too just position positions "
+    "holding holdings stake broker brokers brokerage account is are which whichever whatever go ahead i want wanna would "
+    "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
+    "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with"))
+PRONOUNS = frozenset(split_words("it them those these that this same they"))
+FILLER = {
+    IntentKind.ORDER: COMMON_FILLER,
+    IntentKind.COST_COMPARISON: COMMON_FILLER | PRONOUNS | frozenset(split_words(
+        "what what's whats how much would it cost costs be fees fee commission commissions estimate estimated compare "
+        "comparing where between or than expensive less charge pay if does do did cheaper total")),
+    IntentKind.CANCEL: COMMON_FILLER | PRONOUNS | frozenset(split_words(
+        "cancel cancelled canceled revoke withdraw scrap kill pull delete order orders open pending queued working active "
+        "limit market buy sell gtc day all every everything")),
+    IntentKind.QUOTE: COMMON_FILLER | frozenset(split_words(
+        "what what's whats wats how much is does do show give get gimme check tell see current currently price prices "
+        "quote quotes trading traded trade going rn latest last per cost costs valued it's its stand standing")),
+}
+FILLER[IntentKind.ORDERS] = FILLER[IntentKind.QUOTE] | FILLER[IntentKind.CANCEL] | frozenset(split_words(
+    "history recent list display view did fill filled go went through execute executed status have"))
+FILLER[IntentKind.PORTFOLIO] = FILLER[IntentKind.ORDERS] | frozenset(split_words(
+    "portfolio portfolios hold own held holding am doing many p&l pnl profit profits gains losses"))
+RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
+    "make change set update switch adjust bump increase decrease reduce lower raise modify amend order quantity qty size "
+    "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought"))
+REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
+    "do place same thing trade order again repeat copy likewise there here"))
+NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
+    "cash market margin limit open close other each every both all"))
+

@@ -1,0 +1,245 @@
+"""`python -m bench nl`: the language corpus (tests/agent/corpus) through the real assistant, scored per category.
+
+Each case runs in its own fresh data dir on a frozen open market: its setup messages are asked and
+approved in one chat, then its request is asked and every order it stages is approved, and the
+orders that went through are compared with what the case expects (nothing else may be placed).
+
+Brokers: `--brokers subprocess` (default) spawns the real `python -m brokers serve` processes over
+stdio for each case; `--brokers memory` serves the same broker servers in this process over the MCP
+SDK's in-memory transport (everything else, the Agent, Runner, sessions and approvals, is the
+same), which is what makes tuning on the corpus quick. `--model NAME` runs the corpus through an
+LLM instead of the offline model (OPENAI_API_KEY / OPENAI_BASE_URL as for the console).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from bench.environment import PROJECT_ROOT
+
+CORPUS = PROJECT_ROOT / "tests" / "agent" / "corpus"
+OPEN = "2026-11-24T10:30:00-05:00"
+ORDER_TOOLS = ("place_order", "cancel_order", "add_position")
+CATEGORIES = ("order", "sell", "cancel", "multi", "follow_up", "question", "no_trade")
+
+
+def load(half: str) -> list[dict]:
+    return [case | {"half": half} for path in sorted((CORPUS / half).glob("*.json")) for case in json.loads(path.read_text())]
+
+
+# -------------------------------------------------------------------------------------------- judging
+
+
+def _decimal(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _symbol(value: object) -> str:
+    return str(value or "").upper().replace("-", ".").replace("/", ".")
+
+
+def _refused(call: dict) -> bool:
+    """True when an order tool's output says it did not go through: an error, a rejection, the person's no."""
+    output = call["output"]
+    if call.get("is_error"):
+        return True
+    if isinstance(output, dict):
+        return str(output.get("status", "")).lower() == "rejected"
+    text = str(output or "").lower()
+    return text.startswith("error") or "rejected_by_user" in text or not text
+
+
+def matches(expected: dict, call: dict) -> bool:
+    if expected.get("tool", "place_order") != call["tool"] or expected["broker"] != call["server"]:
+        return False
+    if call["tool"] != "place_order":
+        return True
+    args = call["arguments"]
+    if "symbol" in expected and _symbol(args.get("symbol")) != _symbol(expected["symbol"]):
+        return False
+    if "side" in expected and str(args.get("side", "")).lower() != expected["side"]:
+        return False
+    for key in ("quantity", "notional", "limit_price", "stop_price"):
+        if key in expected and _decimal(args.get(key)) != _decimal(expected[key]):
+            return False
+    if str(args.get("order_type") or "market").lower() != expected.get("order_type", "market"):
+        return False
+    return str(args.get("time_in_force") or "day").lower() == expected.get("time_in_force", "day")
+
+
+def judge(case: dict, result: dict) -> str:
+    """'' when the case is right, else why not."""
+    calls = [c for c in result["tool_calls"] if c["tool"] in ORDER_TOOLS]
+    done = [c for c in calls if not _refused(c)]
+    expected = case["expect"]
+    if expected == "none":
+        if done:
+            return f"placed {[(c['server'], c['tool'], c['arguments']) for c in done]}"
+    else:
+        left = list(done)
+        for want in expected:
+            hit = next((c for c in left if matches(want, c)), None)
+            if hit is None:
+                return f"missing {want}; got {[(c['server'], c['tool'], c['arguments']) for c in calls]}"
+            left.remove(hit)
+        if left:
+            return f"extra {[(c['server'], c['tool'], c['arguments']) for c in left]}"
+    used = {c["tool"] for c in result["tool_calls"]}
+    if case.get("expect_tools_any") and not used & set(case["expect_tools_any"]):
+        return f"used none of {case['expect_tools_any']} (used {sorted(used)})"
+    reply = result["reply"].lower()
+    if case.get("reply_any") and not any(str(w).lower() in reply for w in case["reply_any"]):
+        return f"reply lacks any of {case['reply_any']}"
+    return ""
+
+
+# -------------------------------------------------------------------------------------------- running
+
+
+@contextlib.contextmanager
+def _in_memory_brokers() -> Iterator[None]:
+    """Serve `python -m brokers serve <id>` in this process: the link's stdio subprocess becomes the MCP SDK's
+    in-memory transport to the same server factory, on an engine built from the environment the link would give
+    the subprocess (its data dir and clock)."""
+    import agent.connections as connections
+    from mcp.client._memory import InMemoryTransport  # what mcp.Client(server) uses for in-process servers
+
+    from brokers.profiles import load_profiles
+    from brokers.runtime import open_engine
+    from brokers.server import build_server
+    from brokers.settings import BrokerSettings
+
+    opening = threading.Lock()  # migrations run at start-up and Alembic's context is one per process
+
+    def serve_in_memory(params):
+        env = params.env or {}
+        fields = {k.removeprefix("TRADING_").lower(): v for k, v in env.items() if k.startswith("TRADING_")}
+        settings = BrokerSettings(**{k: v for k, v in fields.items() if k in BrokerSettings.model_fields})
+        profile = load_profiles(settings.profiles_path)[params.args[-1]]
+        with opening:
+            engine = open_engine(profile, settings)
+        return InMemoryTransport(build_server(profile, engine))
+
+    original = connections.stdio_client
+    connections.stdio_client = serve_in_memory
+    try:
+        yield
+    finally:
+        connections.stdio_client = original
+
+
+@dataclass
+class Outcome:
+    case: dict
+    why: str
+    seconds: float
+    reply: str = ""
+    calls: list = field(default_factory=list)
+
+
+def run_case(case: dict, model: str | None) -> Outcome:
+    from agent.assistant import TradingAssistant
+    from agent.connections import BrokerConnections
+    from agent.settings import AgentSettings
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="nl-case-") as data:
+        llm = {"model": model} if model else {"openai_api_key": None, "openai_base_url": None}
+        settings = AgentSettings(data_dir=data, now=OPEN, **llm)
+        connections = BrokerConnections(settings)
+        try:
+            connections.start()
+            assistant = TradingAssistant(connections, settings)
+            session = "corpus"
+            for message in case.get("setup", []):
+                _approved(assistant, assistant.ask(message, session_id=session), session)
+            result = _approved(assistant, assistant.ask(case["request"], session_id=session), session, collect=True)
+        except Exception as exc:  # a crash is a wrong answer, with its reason
+            return Outcome(case, f"crashed: {type(exc).__name__}: {exc}"[:300], time.perf_counter() - started)
+        finally:
+            connections.close()
+    return Outcome(case, judge(case, result), time.perf_counter() - started, result["reply"], result["tool_calls"])
+
+
+def _approved(assistant, turn, session: str, collect: bool = False) -> dict:
+    calls = [c.__dict__ | {} for c in turn.tool_calls]
+    for _ in range(8):
+        if not turn.pending_approvals:
+            break
+        turn = assistant.decide(session, {p.call_id: True for p in turn.pending_approvals})
+        calls += [c.__dict__ | {} for c in turn.tool_calls]
+    unique = {}
+    for call in calls:
+        unique[call["call_id"]] = call
+    return {"reply": turn.reply, "tool_calls": list(unique.values())}
+
+
+def report(outcomes: list[Outcome], show: set[str]) -> dict:
+    table: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for o in outcomes:
+        for category in (o.case["category"], "all"):
+            table[o.case["half"]][category]["n"] += 1
+            table[o.case["half"]][category]["ok"] += not o.why
+    figures = {}
+    print(f"{'category':<11}" + "".join(f"{half:>18}" for half in table))
+    for category in (*CATEGORIES, "all"):
+        cells = []
+        for half in table:
+            c = table[half][category]
+            cells.append(f"{c['ok']:>4}/{c['n']:<4} {100 * c['ok'] / c['n']:5.1f} %" if c["n"] else f"{'-':>18}")
+            figures.setdefault(half, {})[category] = round(100 * c["ok"] / c["n"], 1) if c["n"] else None
+        print(f"{category:<11}" + "".join(f"{cell:>18}" for cell in cells))
+    for o in outcomes:
+        if o.why and o.case["half"] in show:
+            setup = " / ".join(o.case.get("setup", []))
+            print(f"\nFAIL [{o.case['half']}] {o.case['name']} ({o.case['category']})\n  setup: {setup}\n  "
+                  f"request: {o.case['request']}\n  why: {o.why}\n  reply: {o.reply[:300]!r}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench nl", description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=["tuning", "heldout", "both"], default="both")
+    parser.add_argument("--brokers", choices=["subprocess", "memory"], default="subprocess")
+    parser.add_argument("--model", help="an LLM model name (with OPENAI_API_KEY or OPENAI_BASE_URL) instead of the offline model")
+    parser.add_argument("--jobs", type=int, default=2, help="cases run side by side")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only the cases with these names (tuning half)")
+    parser.add_argument("--failures", choices=["tuning", "heldout", "both", "none"], default="tuning",
+                        help="print the failed cases of this half (default: tuning only; never tune on held-out)")
+    args = parser.parse_args(argv)
+    if args.model and not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
+        print("--model needs OPENAI_API_KEY or OPENAI_BASE_URL", file=sys.stderr)
+        return 2
+    os.environ.pop("OPENAI_API_KEY", None) if not args.model else None
+    cases = [c for half in (("tuning", "heldout") if args.half == "both" else (args.half,)) for c in load(half)]
+    if args.only:
+        cases = [c for c in cases if c["name"] in args.only and c["half"] == "tuning"]
+    if not cases:
+        print("no cases selected", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    with _in_memory_brokers() if args.brokers == "memory" else contextlib.nullcontext():
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            outcomes = list(pool.map(lambda c: run_case(c, args.model), cases))
+    show = {"tuning", "heldout"} if args.failures == "both" else set() if args.failures == "none" else {args.failures}
+    figures = report(outcomes, show)
+    print(json.dumps({"figure": "nl_corpus", "model": args.model or "offline", "brokers": args.brokers,
+                      "accuracy_pct": figures, "cases": len(cases),
+                      "seconds": round(time.perf_counter() - started, 1)}))
+    return 0
