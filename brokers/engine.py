@@ -621,7 +621,9 @@ class BrokerEngine:
         if _on_path(order):
             # Some minute of trading has passed since it was last checked: its trigger or its trail may have moved.
             checked = order.checked_at or order.submitted_at
-            return minute_of(now) > checked and (self.clock.is_open(now) or self.clock.next_open(checked) <= now)
+            return minute_of(now) > checked and (
+                self.clock.is_open(checked + MINUTE) or self.clock.is_open(now) or self.clock.next_open(checked) <= now
+            )
         return self._resting_fill_price(order, now) is not None
 
     def _walk(self, book: Book, through: datetime) -> None:

@@ -112,8 +112,8 @@ def _revision(path: Path) -> str:
 
 
 def _schema_differences(url: str) -> list:
-    from alembic.migration import MigrationContext
     from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
 
     engine = create_engine(url)
     try:

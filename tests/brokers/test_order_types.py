@@ -388,3 +388,13 @@ def test_replacing_a_trailing_stop_keeps_its_mark_and_a_bracket_exit_keeps_its_b
     assert (raised.parent_id, raised.order_class.value, raised.stop_price, raised.status) == (entry.id, "bracket", 2, OrderStatus.OPEN)
     legs = [o for o in engine.list_orders(status="active") if o.parent_id == entry.id]
     assert sorted(o.order_type.value for o in legs) == ["limit", "stop"]
+
+
+def test_a_book_opened_after_the_close_catches_up_on_a_stop_the_session_triggered(book):
+    """The read that finds nothing due must still see the minutes of trading since a stop was last checked."""
+    engine = book()
+    symbol, minute, low = first_drop()
+    engine.place_order(order(symbol=symbol, quantity="1"))
+    placed = engine.place_order(order(symbol=symbol, side="sell", quantity="1", order_type="stop", stop_price=str(low),
+                                      time_in_force="gtc"))
+    assert view(book(now=CLOSED), placed.id).filled_at == minute

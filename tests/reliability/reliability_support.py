@@ -140,6 +140,7 @@ class Book:
         return (
             self.cash, self.realized_pnl, self.fees_paid, len(self.orders), len(self.fills),
             tuple(sorted((s, p["quantity"], p["cost_basis"]) for s, p in self.positions.items())),
+            tuple(sorted((i, o["status"], o["reserved_cash"]) for i, o in self.orders.items())),
         )
 
 
@@ -167,7 +168,9 @@ def read_book(db: Path | str, broker: str) -> Book:
     positions = {r["symbol"]: dict(r) for r in rows["positions"]}
     for row in (*orders.values(), *fills, *positions.values()):
         for key in ("quantity", "notional", "limit_price", "filled_quantity", "average_fill_price", "fees",
-                    "reserved_cash", "price", "gross", "cash_after", "cost_basis", "realized_pnl"):
+                    "reserved_cash", "price", "gross", "cash_after", "cost_basis", "realized_pnl", "stop_price",
+                    "trail_percent", "trail_price", "high_water_mark", "take_profit_price", "stop_loss_price",
+                    "stop_loss_limit_price"):
             if key in row:
                 row[key] = _dec(row[key])
     return Book(
@@ -203,6 +206,9 @@ def check_book(book: Book, commission=None) -> Book:
     - positions (quantity, cost basis, realized P&L) equal the reference model's
     - cash == starting + sells - buys - fees, computed from the filled orders; each fill's cash_after agrees
     - every money amount is whole cents; fees follow the commission schedule when it is given
+    - a limit never fills beyond its limit, a stop fills only once triggered and on its side of the stop
+    - a bracket's exits belong to a filled entry, sell what it bought, and at most one of them fills: once one has,
+      the other is no longer working; a replaced order has exactly one successor, which names it
     """
     fills_by_order: dict[str, list[dict]] = {}
     for fill in book.fills:
@@ -287,8 +293,43 @@ def check_book(book: Book, commission=None) -> Book:
                 assert places(row[key]) <= 6, (key, row)
     for price in (*(f["price"] for f in book.fills), *(o["average_fill_price"] for o in book.filled)):
         assert places(price) <= 4, price
+    _check_stops_brackets_and_replacements(book)
     book.reference = reference
     return book
+
+
+def _check_stops_brackets_and_replacements(book: Book) -> None:
+    successors: dict[str, list[str]] = {}
+    exits: dict[str, list[dict]] = {}
+    for order_id, order in book.orders.items():
+        kind, buy, price = order["order_type"], order["side"] == "buy", order["average_fill_price"]
+        if order["status"] == "filled" and kind in ("limit", "stop_limit"):
+            assert (price <= order["limit_price"]) if buy else (price >= order["limit_price"]), order
+        if order["status"] == "filled" and kind in ("stop", "stop_limit", "trailing_stop"):
+            assert order["triggered_at"] is not None and order["triggered_at"] <= order["filled_at"], order
+        if order["status"] == "filled" and kind == "stop":
+            assert (price >= order["stop_price"]) if buy else (price <= order["stop_price"]), order
+        if order.get("replaces"):
+            successors.setdefault(order["replaces"], []).append(order_id)
+        if order.get("parent_id"):
+            exits.setdefault(order["parent_id"], []).append(order)
+    for order_id, order in book.orders.items():
+        if order["status"] == "replaced":
+            assert len(successors.get(order_id, [])) == 1, (order_id, successors.get(order_id))
+        else:
+            assert order_id not in successors, f"{order['status']} order {order_id} was replaced by {successors[order_id]}"
+    for old_id in successors:
+        assert book.orders[old_id]["status"] == "replaced", old_id
+    for parent_id, legs in exits.items():
+        entry = book.orders[parent_id]
+        assert entry["status"] == "filled" and entry["order_class"] == "bracket" and entry["parent_id"] is None, entry
+        for leg in legs:
+            assert (leg["side"], leg["symbol"], leg["order_class"]) == ("sell", entry["symbol"], "bracket"), leg
+            assert leg["quantity"] == entry["filled_quantity"] or leg.get("replaces"), (leg, entry)
+        filled = [leg for leg in legs if leg["status"] == "filled"]
+        assert len(filled) <= 1, f"bracket {parent_id}: both exits filled"
+        if filled:
+            assert not [leg["id"] for leg in legs if leg["status"] in ("queued", "open")], f"bracket {parent_id} still works"
 
 
 # --------------------------------------------------------------------------- real broker subprocesses

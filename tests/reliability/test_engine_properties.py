@@ -30,7 +30,8 @@ from brokers.domain import OrderRequest
 from brokers.errors import DuplicateClientOrderId, InvalidRequest
 
 SYMBOLS = ("PLUG", "KO", "AAPL", "AZO")  # $2.50 to $3,900: whole cents, sub-dollar fees, big tickets
-TERMINAL = ("filled", "cancelled", "rejected", "expired")
+TERMINAL = ("filled", "cancelled", "rejected", "expired", "replaced")
+STOPS = ("stop", "stop_limit", "trailing_stop")
 # Clock moves in minutes: within a session; to the close, overnight, over a weekend or Thanksgiving.
 TICKS = (1, 7, 29, 61)
 JUMPS = (150, 330, 600, 1080, 1440, 2880, 4320)
@@ -40,6 +41,8 @@ MUST_COVER = (
     "buy filled", "sell filled", "notional filled", "limit filled", "limit rested open", "queued while closed",
     "queued order filled at its time", "cancelled", "refused finished cancel", "rejected", "import",
     "clock moved into a closed session", "clock moved into an open session", "restart", "opg queued", "cls queued",
+    "stop rested open", "stop_limit rested open", "trailing_stop rested open", "stop triggered and filled",
+    "bracket exits opened", "replaced", "refused finished replace",
 )
 COVERED: Counter[str] = Counter()
 
@@ -107,10 +110,13 @@ class BrokerBook(RuleBasedStateMachine):
         after = self._book()
         event(f"{fields['side']} {order.order_type.value} {order.status.value}")
         status = order.status.value
-        kind = "notional" if fields.get("notional") else "limit" if order.order_type.value == "limit" else fields["side"]
+        order_type = order.order_type.value
+        kind = "notional" if fields.get("notional") else order_type if order_type != "market" else fields["side"]
         COVERED[f"{kind} {status}"] += 1
         if status == "open":
-            COVERED["limit rested open"] += 1
+            COVERED[f"{order_type} rested open"] += 1
+        if order.order_class.value == "bracket" and status == "filled":
+            COVERED["bracket exits opened"] += 1
         if status == "rejected":
             COVERED["rejected"] += 1
         if status == "queued":
@@ -119,10 +125,14 @@ class BrokerBook(RuleBasedStateMachine):
             COVERED[f"{tif} queued" if tif in ("opg", "cls") else "queued while closed"] += 1
         if fields.get("client_order_id"):
             self.client_ids[fields["client_order_id"]] = request
-        assert order.id in after.orders and len(after.orders) == len(before.orders) + 1
+        exits = 2 if order.order_class.value == "bracket" and status == "filled" else 0
+        assert order.id in after.orders and len(after.orders) == len(before.orders) + 1 + exits
         if order.status.value == "rejected":
             assert order.reject_reason
             assert (after.cash, after.fees_paid, len(after.fills)) == (before.cash, before.fees_paid, len(before.fills))
+        if order.order_class.value == "bracket" and status == "filled":
+            legs = [o for o in after.orders.values() if o["parent_id"] == order.id]
+            assert sorted(o["order_type"] for o in legs) in (["limit", "stop"], ["limit", "stop_limit"]), legs
         if not self.engine.clock.is_open(self.now) and fields.get("time_in_force") not in ("opg", "cls"):
             assert order.status.value in ("queued", "rejected"), order  # nothing trades while closed
         if fields.get("time_in_force") in ("opg", "cls"):
@@ -177,6 +187,79 @@ class BrokerBook(RuleBasedStateMachine):
     def notional(self, symbol, side, dollars, tif):
         self._place(symbol=symbol, side=side, notional=str(dollars), time_in_force=tif)
 
+    @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(["buy", "sell", "sell"]), quantity=whole,
+          offset_bp=st.integers(-150, 150), limit_bp=st.sampled_from([None, None, -40, 0, 40]),
+          tif=st.sampled_from(["day", "gtc"]))
+    def stop(self, symbol, side, quantity, offset_bp, limit_bp, tif):
+        """A stop (or stop-limit) near the price: on the far side it rests, on the near side it triggers at once."""
+        stop = max(cents(self.engine.quote(symbol).last * (10_000 + offset_bp) / 10_000), Decimal("0.01"))
+        fields = {"order_type": "stop", "stop_price": str(stop)}
+        if limit_bp is not None:
+            limit = max(cents(stop * (10_000 + limit_bp) / 10_000), Decimal("0.01"))
+            fields = {"order_type": "stop_limit", "stop_price": str(stop), "limit_price": str(limit)}
+        if side == "sell":
+            quantity = min(quantity, max(self._held(symbol), Decimal(1)))
+        self._place(symbol=symbol, side=side, quantity=str(quantity), time_in_force=tif, **fields)
+
+    @rule(symbol=st.sampled_from(SYMBOLS), side=st.sampled_from(["buy", "sell", "sell"]), quantity=whole,
+          trail=st.sampled_from([("trail_percent", "0.2"), ("trail_percent", "2"), ("trail_price", "0.05"),
+                                 ("trail_price", "1.00")]), tif=st.sampled_from(["day", "gtc"]))
+    def trailing_stop(self, symbol, side, quantity, trail, tif):
+        if side == "sell":
+            quantity = min(quantity, max(self._held(symbol), Decimal(1)))
+        self._place(symbol=symbol, side=side, quantity=str(quantity), order_type="trailing_stop", time_in_force=tif,
+                    **{trail[0]: trail[1]})
+
+    @rule(symbol=st.sampled_from(SYMBOLS), quantity=whole, take_bp=st.integers(5, 200), loss_bp=st.integers(5, 200),
+          limit_entry=st.booleans(), tif=st.sampled_from(["day", "gtc"]))
+    def bracket(self, symbol, quantity, take_bp, loss_bp, limit_entry, tif):
+        """A market or limit buy with a take-profit above and a stop-loss below: two exits once it fills."""
+        last = self.engine.quote(symbol).last
+        fields = {"take_profit_price": str(cents(last * (10_000 + take_bp) / 10_000)),
+                  "stop_loss_price": str(max(cents(last * (10_000 - loss_bp) / 10_000), Decimal("0.01")))}
+        if limit_entry:
+            fields.update(order_type="limit", limit_price=str(last))
+        self._place(symbol=symbol, side="buy", quantity=str(quantity), time_in_force=tif, **fields)
+
+    @rule(pick=st.integers(0, 50), what=st.sampled_from(["quantity", "price", "price", "time_in_force"]))
+    def replace(self, pick, what):
+        """Replace a working order (new size, price or time in force), or try to replace a finished one."""
+        book = self._book()
+        active = [o for o in book.orders.values() if o["status"] in ("queued", "open")]
+        done = [o for o in book.orders.values() if o["status"] in TERMINAL]
+        count("other_writes_attempted")
+        if not active:
+            if done:
+                order = done[pick % len(done)]
+                with pytest.raises(InvalidRequest, match=f"is {order['status']}"):
+                    self.engine.replace_order(order["id"], quantity="1")
+                assert self._book().snapshot() == book.snapshot()
+                COVERED["refused finished replace"] += 1
+            return
+        order = active[pick % len(active)]
+        price_field = {"limit": "limit_price", "stop": "stop_price", "stop_limit": "stop_price",
+                       "trailing_stop": "trail_percent" if order["trail_percent"] is not None else "trail_price"}
+        field = price_field.get(order["order_type"]) if what == "price" else what
+        if field is None or field == "quantity":
+            changes = {"quantity": str((order["quantity"] or Decimal(0)) + 1)}
+        elif field == "time_in_force":
+            changes = {"time_in_force": "gtc" if order["time_in_force"] == "day" else "day"}
+        else:
+            current = order[field]
+            changes = {field: str(max(cents(current * Decimal("0.99")), Decimal("0.01")) if field != "trail_percent"
+                                  else (current + Decimal("0.1")))}
+        try:
+            view = self.engine.replace_order(order["id"], **changes)
+        except InvalidRequest:
+            assert self._book().snapshot() == book.snapshot()  # refused: nothing written, the old order works on
+            COVERED["replace refused"] += 1
+            return
+        after = self._book()
+        assert after.orders[order["id"]]["status"] == "replaced" and after.orders[order["id"]]["reserved_cash"] == 0
+        assert view.replaces == order["id"] and view.id in after.orders and len(after.orders) == len(book.orders) + 1
+        self.final_status[order["id"]] = "replaced"
+        COVERED["replaced"] += 1
+
     @rule(pick=st.integers(0, 50), by_client_id=st.booleans())
     def cancel(self, pick, by_client_id):
         book = self._book()
@@ -189,6 +272,8 @@ class BrokerBook(RuleBasedStateMachine):
             view = self.engine.cancel_order(ref)
             after = self._book()
             assert view.status.value == "cancelled" and after.orders[order["id"]]["status"] == "cancelled"
+            # a cancelled bracket exit leaves its sibling working; nothing else changes state
+            assert [i for i, o in after.orders.items() if o["status"] != book.orders.get(i, o)["status"]] == [order["id"]]
             assert after.orders[order["id"]]["reserved_cash"] == 0
             COVERED["cancelled"] += 1
         elif done:
@@ -267,6 +352,9 @@ class BrokerBook(RuleBasedStateMachine):
         assert imports == [(s, q, p) for s, q, p in self.imports]
         for status in {o["status"] for o in book.orders.values()}:
             event(f"book has {status} orders")
+        for order_id, order in book.orders.items():
+            if order["order_type"] in STOPS and order["status"] == "filled" and order_id not in self.final_status:
+                COVERED["stop triggered and filled"] += 1
         for order_id in list(self.queued_ids):
             status = book.orders[order_id]["status"]
             if status != "queued":
@@ -307,6 +395,16 @@ def _scripted_session() -> None:
         lambda: book.buy("KO", Decimal(1), Decimal(1), 1, "day", False),  # queued while closed
         lambda: book.time_passes("restart", 0),
         lambda: book.time_passes("next_open", 0),  # Wednesday's open: the queued orders fill
+        lambda: book.stop("KO", "sell", Decimal(3), -150, None, "gtc"),  # well under the price: rests
+        lambda: book.stop("PLUG", "buy", Decimal(5), 150, 40, "gtc"),  # a buy stop-limit above: rests
+        lambda: book.stop("KO", "sell", Decimal(2), 5, None, "gtc"),  # above the price: triggers and fills at once
+        lambda: book.trailing_stop("KO", "sell", Decimal(4), ("trail_price", "0.05"), "gtc"),
+        lambda: book.bracket("AAPL", Decimal(2), 30, 30, False, "gtc"),  # fills: two exits
+        lambda: book.replace(0, "price"),
+        lambda: book.time_passes("tick", 3),  # an hour: the trail is likely hit, maybe an exit
+        lambda: book.time_passes("jump", 2),  # into the next day
+        lambda: book.cancel(0, False),
+        lambda: book.replace(0, "quantity"),
     ]
     try:
         for step in steps:
