@@ -34,10 +34,29 @@ _JOINT = re.compile(
     r"\s*(?:[;!?]+|\.{2,}|\.(?=\s)|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
     r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but|&)\s+", re.I)
 _CORRECTION = re.compile(
-    r"^(?:(?:wait|no|nope|nah|actually|sorry|oops|err|um+|uh+|hmm+|oh|i\s+mean(?:t)?|scratch\s+that|correction|rather"
+    r"^(?:(?:wait|no|nope|nah|actually|sorry|oops|whoops|err|erm|um+|uh+|hmm+|oh|ah|i\s+mean(?:t)?|scratch\s+that|correction|rather"
     r"|or\s+rather|change\s+(?:that|it)\s+to|make\s+(?:that|it)|not)\b[\s,.!:-]*)+", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
+_DENIAL = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
+                     r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
+                     r"|\boverhyped\b|\bstay\s+away\b", re.I)
+
+
+def _split_at_sizes(message: str, directory: CompanyDirectory, shouting: bool) -> list[str]:
+    """'BTO 20 V 15 MA', '5 shares of goldman sachs 5 of morgan stanley': a new order starts at a count that
+    follows a company."""
+    cuts = [m.end for m in directory.scan(message, shouting)
+            if re.match(r"\s+\$?\d", message[m.end:])]
+    if not cuts:
+        return [message]
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(message[start:cut])
+        start = cut
+    pieces.append(message[start:])
+    return [p for p in pieces if p.strip()]
 _QUESTION = re.compile(r"\?\s*$")
+_PRONOUN_ONLY_LAST = re.compile(r"^(?!)")  # placeholder: every draft may take the last company the message named
 
 
 @dataclass
@@ -52,11 +71,16 @@ class _Piece:
 
     @property
     def size(self) -> bool:
-        return bool(self.slots.quantities or self.slots.notionals or self.slots.portion is not None)
+        return bool(self.slots.quantities or self.slots.notionals)
 
     @property
     def question(self) -> bool:
         return bool(QUESTION_START.match(self.slots.cls) or _QUESTION.search(self.text)) and not self.verb
+
+    @property
+    def denied(self) -> bool:
+        """'I'm not buying Home Depot', 'forget those two', 'not Kimberly-Clark': what it names is not to be traded."""
+        return bool(self.slots.hypothetical or _DENIAL.search(self.text)) and not self.verb
 
     def noise_free(self, shouting: bool) -> bool:
         return remainder(self.slots.rest, FILLER[IntentKind.ORDER], shouting) is None
@@ -69,9 +93,12 @@ class _Draft:
 
 
 def needs_clauses(message: str, slots: Slots) -> bool:
-    """Whether a message holds more than one order's worth of slots, a correction, or a question and an order."""
+    """Whether a message holds more than one order's worth of slots, a correction, a question and an order, or a
+    story around its order (several sentences, many words)."""
     companies = {m.company.symbol for m in slots.companies}
-    return (len(companies) > 1 or len(slots.quantities) > 1 or len(slots.notionals) > 1
+    sentences = [t for t in re.split(r"(?<=[.!?])\s+", message) if re.search(r"[A-Za-z]{2}", t)]
+    return (len(companies) > 1 or (slots.buy and slots.sell) or (bool(CANCEL.search(slots.cls)) and (slots.buy or slots.sell))
+            or len(sentences) > 1 or len(message.split()) > 18 or slots.hypothetical or len(slots.quantities) > 1 or len(slots.notionals) > 1
             or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities))
@@ -126,6 +153,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     """The orders of a message read clause by clause, or None when the clauses add nothing to the whole."""
     texts = [t for t in _JOINT.split(message) if t and t.strip(" ,.")]
     if len(texts) < 2:
+        texts = _split_at_sizes(message, directory, shouting)
+    if len(texts) < 2:
         return None
     pieces: list[_Piece] = []
     correcting = False
@@ -140,6 +169,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     if len(pieces) < 2:
         return None
     each = bool(_EACH.search(message))
+    excluded: set[str] = set()
+    questions: list[_Piece] = []
     context = Slots()
     drafts: list[_Draft] = []
     for piece in pieces:
@@ -152,8 +183,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             current.slots = combine(current.slots, s, override=True)
             current.texts.append(piece.text)
             continue
+        if piece.denied:
+            excluded.update(m.company.symbol for m in s.companies)
+            continue
         if piece.question and not piece.size:
             context = combine(context, s, override=False)
+            questions.append(piece)
             continue
         complete = current is not None and bool(current.slots.companies) and (
             current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
@@ -168,8 +203,17 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             continue
         current.slots = combine(current.slots, s, override=False)
         current.texts.append(piece.text)
+    context = replace(context, companies=tuple(m for m in context.companies if m.company.symbol not in excluded))
     if not drafts:
+        if questions:  # a story around a question: answer the question
+            last = questions[-1]
+            if not last.slots.companies and context.companies:
+                last.slots = replace(last.slots, companies=context.companies[-1:])
+            return [decide(Clause(last.text, last.slots, brokers, directory, shouting))]
         return None
+    if len(drafts) > 1 and any(not d.slots.companies and not (d.slots.quantities or d.slots.notionals or d.slots.portion)
+                               for d in drafts):
+        return None  # "buy and sell 10 AAPL": a verb with nothing of its own; the whole message decides
     # a broker said only at the end ("... on the quickest broker") applies to every order that names none
     last = drafts[-1].slots
     for draft in drafts[:-1]:
@@ -177,9 +221,10 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             draft.slots = replace(draft.slots, brokers=last.brokers, broker_choice=last.broker_choice)
     intents = []
     for draft in drafts:
-        if not draft.slots.companies and context.companies and draft.slots.rest.strip():
-            draft.slots = replace(draft.slots, companies=context.companies[-1:])
-        elif not draft.slots.companies and context.companies:
+        own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)
+        if own != draft.slots.companies:
+            draft.slots = replace(draft.slots, companies=own)
+        if not draft.slots.companies and context.companies and not _PRONOUN_ONLY_LAST.search(" ".join(draft.texts)):
             draft.slots = replace(draft.slots, companies=context.companies[-1:])
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
                 r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):

@@ -23,7 +23,11 @@ MAX_WORDS = 6
 
 _LEGAL = re.compile(
     r"\b(?:inc|incorporated|corp|corporation|co|company|companies|ltd|limited|plc|holdings?|group|the|class [abc]|n\.?v"
-    r"|s\.?a|etf|trust|fund|lp|l\.p|oyj|a/s|platforms|technologies|technology|international|worldwide)\b\.?")
+    r"|s\.?a|etf|trust|fund|lp|l\.p|oyj|a/s)\b\.?")
+# A name stripped of its legal words that is one everyday word names nothing by itself ("News Corp" is not "news").
+_BARE_TOO_COMMON = frozenset("news american general united international first global national public southern western "
+                             "northern eastern royal digital best dollar live block match square ball pool gap target "
+                             "progressive ally circle carrier charter quest dover monster simon".split())
 _TOKEN = re.compile(r"\$?[A-Za-z0-9](?:[A-Za-z0-9&'’.+/-]*[A-Za-z0-9])?")
 
 # Single words that name a company but are also everyday words: they count only where a stock is expected
@@ -46,9 +50,9 @@ amp app arm bk c cf ci cl cb de dd ea fe ge gd gm hd hon ip ir mco ni pg ph psa 
 _SHORTHAND_TICKERS = frozenset({"lmt", "mkt", "stp"})
 # Brokerages that are also listed companies: "buy 10 AAPL on robinhood" names a broker we do not have.
 BROKERAGES = frozenset({"HOOD", "SCHW", "IBKR", "SOFI"})
-_BROKER_PREPOSITION = re.compile(r"\b(?:through|thru|via|using|on|at|with|in)\s+(?:the\s+|my\s+)?$", re.I)
+_BROKER_PREPOSITION = re.compile(r"\b(?:through|thru|via|using|on|at|with)\s+(?:the\s+|my\s+)?$", re.I)
 # Upper-case words in ordinary messages that are not meant as tickers.
-_NOT_TICKERS = frozenset("I A OK ETF ETFS GTC MOC MOO OPG CLS MKT BTO STC STO BTC ASAP USD NYSE EST PST AM PM CXL "
+_NOT_TICKERS = frozenset("AI IT ON NOW ALL ARE SO O AM US I A OK ETF ETFS GTC MOC MOO OPG CLS MKT BTO STC STO BTC ASAP USD NYSE EST PST AM PM CXL "
                          "DAY IOC FOK TS VB ID PNL PL TIF AH LOL BTW FYI IRA US USA CEO EPS ATH".split())
 
 
@@ -72,7 +76,8 @@ class Mention:
 def key(text: str) -> str:
     """The form names are compared in: lowercase, '&' as 'and', no apostrophes or hyphens."""
     text = text.lower().replace("’", "'").replace("&", " and ").replace("-", " ").replace("'", "")
-    return " ".join(re.sub(r"[^a-z0-9.+/ ]", " ", text).split())
+    text = " ".join(re.sub(r"[^a-z0-9.+/ ]", " ", text).split())
+    return re.sub(r"\b([a-z]) (?=[a-z]\b)", r"\1", text)  # "j p morgan" -> "jp morgan"
 
 
 class CompanyDirectory:
@@ -88,7 +93,7 @@ class CompanyDirectory:
             full = key(company.name)
             self.names.setdefault(full, company.symbol)
             bare = " ".join(key(_LEGAL.sub(" ", company.name.lower().replace(",", " "))).split())
-            if bare and bare not in _WORD_TICKERS:
+            if bare and bare not in _WORD_TICKERS and bare not in _BARE_TOO_COMMON:
                 self.names.setdefault(bare, company.symbol)
         self._fuzzy_choices = {n: s for n, s in self.names.items() if len(n.replace(" ", "")) >= 4}
 
@@ -159,6 +164,8 @@ class CompanyDirectory:
             return candidate
         if bare == "LMT" and re.match(r"\s*\$?\d", text[end:]):
             return None  # "LMT 45": a limit price
+        if shouting and bare.lower() in _WORD_TICKERS:
+            bare = bare.lower()
         if bare.isupper() and not shouting:
             if bare in _NOT_TICKERS or (len(bare) == 1 and not _stock_expected(text, start, end)):
                 return None

@@ -78,6 +78,8 @@ class Intent:
     """What the person typed when it was a typo of the company ("starbuks")."""
     refers: str | None = None
     """How the stock was named when it was not named: "pronoun" ("grab 3 of them") or "missing" ("grab 2")."""
+    size_ref: str | None = None
+    """A size named by reference: "same" ("the same number of Texas Instruments shares")."""
     broker_ref: str | None = None
     """A broker named by reference: "answer" ("go with that broker"), "there", or "cash" ("$2,000 of that")."""
 

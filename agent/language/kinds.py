@@ -30,14 +30,22 @@ from agent.language.vocabulary import (
     QUANTITY, QUESTION_START, REPEAT, REPEAT_FILLER, RESIZE_FILLER, SELL, SHORT,
 )
 
-_IMPLIED_BUY = re.compile(r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|i\s+want|give\s+me|make\s+it)\b",
-                          re.I)
+_IMPLIED_BUY = re.compile(
+    r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b"
+    r"|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|give\s+me|make\s+it)\b"
+    r"|\b(?:i|we)\s+(?:want|need|would\s+like|'d\s+like|d\s+like|wanna|wish\s+to\s+have|will\s+take|'ll\s+take)\b"
+    r"(?!\s+(?:to\s+)?(?:sell|know|see|check|ask|understand|look))", re.I)
+# An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
+_ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)
 _THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
 _EVERYTHING = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
     r"|every\s+(?:position|stock|holding)|all\s+(?:that\s+|what\s+)?(?:i|we)\s+(?:own|hold|have)|(?:my|the)\s+(?:whole|entire)"
     r"\s+(?:portfolio|book|account)|all\s+out|flatten\s*$)", re.I)
+_SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:number|amount|quantity|count|size)\b", re.I)
+_THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|position)\s+(?:that\s+)?(?:i|we)\s+"
+                           r"(?:bought|have|own|hold|got)\b", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
 
 
@@ -96,6 +104,17 @@ class Stock:
         return f"{self.company} ({self.symbol})" if self.company and self.symbol else self.symbol
 
 
+_CHAT = frozenset("""
+i i'm im i'd i'll i've me my mine we you your yours he she they it's its that's thats this those these there here
+like would could should will shall can may might must do does did done doing go going went get got
+is are was were be been being am have has had having think thought know guess hope maybe perhaps really very just
+fine good great ok okay alright sure yes yeah yep nope hmm um uh oh ah well so anyway also too then than
+please pls plz thanks thank thx ty kindly sir madam buddy mate dear friend lol haha ha
+of for to in on at with from by about into onto over under up down out off again more most some any all
+and or but if because since while when what which who how why where
+""".split())
+
+
 def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     """The stock of a clause: a company found in it, else what is left of its words, with typos resolved."""
     found = list(dict.fromkeys(m.company for m in clause.slots.companies))
@@ -107,11 +126,21 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if left is None:
         return Stock()
     tokens = left.split()
-    if all(t.lower() in PRONOUNS for t in tokens) and not any(t.isupper() and len(t) > 1 for t in tokens):
+    # with the companies the directory knows found by the scan, inner filler is chat, not part of a name
+    words = [t for t in tokens if t.strip("?!,;:\"().").lower() not in filler | _CHAT] or tokens
+    caps = not clause.shouting and any(t.isupper() and len(t) > 1 for t in words)
+    if all(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and not caps:
         return Stock(pronoun=True)
-    if "," in left or len(tokens) > 5 or clause.directory.is_name(left) or re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", left):
+    if any(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and len(words) > 1 and not caps and not any(
+            clause.directory.closest(t.strip("?!,;:\"().")) [0] for t in words if len(t) >= 5):
+        return Stock(pronoun=True)  # "that's fine, I'd like 3 of them"
+    left = " ".join(t.strip("?!,;:\"()") for t in words)
+    tokens = left.split()
+    if clause.directory.is_name(left) or re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", left):
         return Stock(left)
     best, close = clause.directory.closest(left)
+    if len(tokens) > 5 and best is None:
+        close = []
     if best is None and not close and len(tokens) > 1:
         # a typo inside other words ("pls get me 5 netflx shares asap"): one clear word only
         hits = [clause.directory.closest(t) for t in tokens if len(t) >= 5 and t.lower() not in filler]
@@ -122,6 +151,8 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
         return Stock(best.symbol, best.name, typed=left)
     if close:
         return Stock(candidates=tuple(f"{c.name} ({c.symbol})" for c in close))
+    if len(tokens) > 3:
+        return Stock()  # a sentence, not a company name: ask which stock rather than look up a phrase
     return Stock(left)
 
 
@@ -187,12 +218,17 @@ def _broker_ref(clause: Clause) -> str | None:
 
 def _side(clause: Clause) -> str | None:
     slots = clause.slots
+    if slots.hypothetical and not (slots.buy or slots.sell):
+        return None
     if slots.buy and slots.sell:
         return "both"
     if slots.buy or slots.sell:
         return "buy" if slots.buy else "sell"
     if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
         return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
+    if slots.companies and not clause.asking and (slots.notionals or (
+            slots.quantities and (_ORDER_WORDS.search(clause.message) or slots.limit_prices or slots.tif))):
+        return "buy"  # "$5k NVDA mkt", "2 grand XOM", "50 AMD mkt velo"
     return None
 
 
@@ -215,8 +251,7 @@ def _order(clause: Clause) -> Intent | None:
         return clarify(f"Which company do you mean: {', '.join(found.candidates)}?")
     order = order_fields(slots)
     if side == "sell" and not slots.companies and not slots.quantities and not slots.notionals and (
-            _EVERYTHING.search(slots.cls) and (found.symbol is None or found.symbol.lower() in ("own", "hold", "have",
-                                                                                           "i own", "i hold", "i have"))):
+            _EVERYTHING.search(slots.cls)):
         return Intent(kind=IntentKind.ORDER, side="sell", refers="everything", portion=Decimal(1),
                       brokers=slots.brokers, broker_choice=slots.broker_choice, time_in_force=slots.tif or "day")
     if found.pronoun or found.symbol is None:
@@ -231,8 +266,11 @@ def _order(clause: Clause) -> Intent | None:
     if order["portion"] is not None and side == "buy":
         return clarify(f"How many shares of {what} do you want to buy, or what dollar amount? "
                        "'All' or 'half' only applies to selling what you hold.")
+    if _SAME_SIZE.search(slots.cls) and order["quantity"] is None and order["notional"] is None:
+        return Intent(kind=IntentKind.ORDER, side=side, symbol_text=found.symbol, company=found.company,
+                      understood_from=found.typed, size_ref="same", broker_ref=_broker_ref(clause), **order)
     if order["quantity"] is None and order["notional"] is None and order["portion"] is None:
-        if side == "sell" and slots.closing:
+        if side == "sell" and (slots.closing or _THOSE_SHARES.search(slots.cls)):
             order["portion"] = Decimal(1)  # "close my Tesla position" means all of it
         elif side == "sell":
             return clarify(f"How many shares of {what} do you want to sell? You can also say 'all' or 'half'.")
@@ -261,12 +299,30 @@ def _cancel(clause: Clause) -> Intent | None:
         else:
             for pattern in (BUY, SELL, LIMIT_WORD, QUANTITY):
                 text.take(pattern)
-            symbol = remainder(text.s, FILLER[IntentKind.CANCEL], clause.shouting)
+            left = remainder(text.s, FILLER[IntentKind.CANCEL], clause.shouting)
+            symbol = _known_stock(clause, left)
     side = "buy" if re.search(r"\bbuy\b", slots.cls) else "sell" if re.search(r"\bsell\b", slots.cls) else None
     pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those)\b", slots.cls)
     return Intent(kind=IntentKind.CANCEL, side=side, symbol_text=symbol, order_ref=ref, brokers=slots.brokers,
                   broker_choice="all" if slots.broker_choice == "all" else None,
                   refers="pronoun" if pronoun else None)
+
+
+def _known_stock(clause: Clause, left: str | None) -> str | None:
+    """A stock named in the leftover words of a cancel, only when it is one ("the home depo order"), never chat."""
+    if not left:
+        return None
+    if re.fullmatch(r"\$?[A-Z]{1,5}(?:\.[A-Z])?", left) and not clause.shouting:
+        return left.lstrip("$")
+    exact = clause.directory.symbol_of(left)
+    if exact:
+        return exact
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z&'.-]+", left) if w.lower() not in FILLER[IntentKind.CANCEL]]
+    for phrase in (" ".join(words), *words):
+        best, _close = clause.directory.closest(phrase) if len(phrase) >= 4 else (None, [])
+        if best is not None:
+            return best.symbol
+    return None
 
 
 def _cost(clause: Clause) -> Intent:
@@ -291,7 +347,7 @@ def _cost_question(clause: Clause) -> Intent | None:
     """'which broker is cheaper to buy 200 AMZN?': an estimate on every broker, no order."""
     if not COST_QUESTION.search(clause.slots.cls):
         return None
-    if not (clause.has_size or stock(clause, FILLER[IntentKind.COST_COMPARISON]).symbol):
+    if not (clause.has_size or clause.slots.companies):
         return None
     return _cost(clause)
 
@@ -313,6 +369,16 @@ def _info(kind: IntentKind, clause: Clause) -> Intent:
     choice = "all" if clause.slots.broker_choice == "all" else clause.slots.broker_choice
     return Intent(kind=kind, symbol_text=symbol, company=found.company, understood_from=found.typed,
                   brokers=clause.slots.brokers, broker_choice=choice)
+
+
+def _which_broker(clause: Clause) -> Intent | None:
+    """'which broker fills faster?', 'which one charges less in fees?': the answer is a broker."""
+    slots = clause.slots
+    if slots.broker_choice not in ("fastest", "cheapest") or slots.companies or clause.has_size:
+        return None
+    if not (clause.asking or re.search(r"\b(?:which|what|who)\b|\?", clause.message, re.I)):
+        return None
+    return Intent(kind=IntentKind.COMPARE_BROKERS, broker_choice=slots.broker_choice, brokers=slots.brokers)
 
 
 def _question(clause: Clause) -> Intent | None:
@@ -393,6 +459,7 @@ RECOGNIZERS: tuple[tuple[str, Callable[[Clause], Intent | None]], ...] = (
     ("change the last order", _resize),
     ("repeat the last order", _repeat),
     ("cost question", _cost_question),
+    ("which broker", _which_broker),
     ("order", _order),
     ("question", _question),
     ("what would it cost", _asked_cost),

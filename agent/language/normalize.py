@@ -18,13 +18,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from agent.language.companies import CompanyDirectory
+from agent.language.numbers import words_to_numbers
 from agent.language.vocabulary import NUM
 
 # The words the parser reads: a typo of one of these is repaired. Short words (<= 3 letters) are never touched.
 KEY_WORDS = tuple("""
 shares share stock stocks purchase please sell selling buying cancel cancelled order orders limit market price
 quantity position portfolio balance tomorrow opening closing close broker brokers brokerage cheapest fastest quickest
-cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million
+cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million other
 velocity tradesphere sphere quote trading everything instead actually another remaining bought dump unload
 until cancelled working today morning current currently trade would could should thanks thank what's worth invest
 """.split())
@@ -52,10 +53,16 @@ _SHORTHAND = [
     (re.compile(r"\bb4\b", re.I), "before"),
     (re.compile(r"\bqty\b", re.I), "quantity"),
     (re.compile(r"\bvelo\b", re.I), "velocity"),
+    (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
+    (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
+    (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),
+    (re.compile(r"(?<=\w)\s+n\s+(?=\w)", re.I), " and "),
+    (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
+    (re.compile(r"\b(?:and\s+)?leave\s+(?:the\s+)?other\s+(?:account|broker|one)(?:\s+alone)?\b", re.I), ""),
     (re.compile(r"\bthe\s+ts\b|\bon\s+ts\b|\bat\s+ts\b|\bvia\s+ts\b", re.I), lambda m: m.group().replace("ts", "tradesphere").replace("TS", "tradesphere")),
 ]
 # "bid 30 for 200 SOFI" -> "buy 200 SOFI limit 30"; "offer 50 PFE at 30" -> "sell 50 PFE limit 30"
-_BID = re.compile(rf"\bbid\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
+_BID = re.compile(rf"\bbid\s+(?:of\s+)?\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
 _BID_AT = re.compile(rf"\bbid\s+(?:for\s+)?(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
 _OFFER = re.compile(rf"\boffer(?:ing)?\s+(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
 _OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
@@ -75,6 +82,7 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = _SPOKEN_SELL.sub(lambda m: m.group()[:-4] + "sell", text)
     for pattern, plain in _SHORTHAND:
         text = pattern.sub(plain, text)
+    text = words_to_numbers(text)
     text = _BID.sub(lambda m: f"buy {m['q']} limit {m['p']} ", text)
     text = _BID_AT.sub(lambda m: f"buy {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)

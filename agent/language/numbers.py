@@ -15,6 +15,9 @@ from text_to_num import alpha2digit
 from agent.language.vocabulary import NUM, ONE_AS_PRONOUN, SCALE
 
 _PROTECTED_ONE = "\ue000"
+# text2num writes ordinals as 3rd, 5th: put the words back ("a third of it", "Fifth Third", "first thing")
+_ORDINALS = dict(zip(map(str, range(1, 11)), "first second third fourth fifth sixth seventh eighth ninth tenth".split(),
+                     strict=True))
 _ONE_AFTER = re.compile(rf"\b(?P<before>{'|'.join(sorted(ONE_AS_PRONOUN, key=len, reverse=True))})\s+one\b", re.I)
 _COUPLE = re.compile(r"\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
 _DOZEN = re.compile(r"\b(?:(?P<half>half\s+a)|an?|one)?\s*dozen\b(?:\s+of)?", re.I)
@@ -31,7 +34,7 @@ def words_to_numbers(text: str) -> str:
     text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)
     text = _COUPLE.sub(" 2 ", text)
     text = alpha2digit(text, "en", threshold=0)
-    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: {"1": "first", "2": "second", "3": "third"}.get(m[1], m[0]), text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: _ORDINALS.get(m[1], m[0]), text)
     text = _DOLLARS_AND_CENTS.sub(lambda m: f"${m['whole']}.{int(m['cents']):02d}", text)
     text = _SPOKEN_PRICE.sub(lambda m: f"{m['lead']} {m['whole']}.{m['cents']}", text)
     return text.replace(_PROTECTED_ONE, "one")

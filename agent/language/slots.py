@@ -18,9 +18,9 @@ from rapidfuzz import fuzz, process
 
 from agent.language.companies import CompanyDirectory, Mention
 from agent.language.intent import BrokerRef, IntentKind
-from agent.language.numbers import to_decimal, words_to_numbers
+from agent.language.numbers import to_decimal
 from agent.language.vocabulary import (
-    ALL_BROKERS, BROKER_TAIL, BUY, CHOICES, CLOSING, DENOMINATOR, FRACTION, GENERIC_SUFFIXES, LIMIT_WORD, LIMITS,
+    ALL_BROKERS, BROKER_TAIL, BUY, CHOICES, CLOSING, DENIED_VERB, DENOMINATOR, HYPOTHETICAL, FRACTION, GENERIC_SUFFIXES, LIMIT_WORD, LIMITS,
     MARKET_WORDS, NOT_A_BROKER, NOTIONALS, ONE_SHARE, OTHER_BROKER, PERCENT, PORTION_WORDS, PREP, QUANTITY, SELL, SMALL,
     STOP_WORDS, TIF, TOMORROW, TRIGGER, TRIGGER_DOWN, TRIGGER_UP,
 )
@@ -64,6 +64,8 @@ class Slots:
     closing: bool = False
     stop_prices: tuple[Decimal, ...] = ()
     """Prices that must trade first in the direction of a stop ("sell if it drops below 300")."""
+    hypothetical: bool = False
+    """A verb in a wish or a plan ("I should just buy the stock"), taken out: not an order."""
     stop_words: bool = False
     """'stop', 'stop loss', 'trailing stop' was said."""
     companies: tuple[Mention, ...] = ()
@@ -97,15 +99,17 @@ def _take_brokers(text: Text, brokers: Sequence[BrokerRef], slots: Slots) -> Non
     aliases = sorted({a for b in brokers for a in broker_aliases(b)}, key=lambda a: -len(a.replace(" ", "")))
     by_key = {a.replace(" ", ""): b.id for b in brokers for a in broker_aliases(b)}
     found: list[tuple[int, str]] = []
+    if text.take(ALL_BROKERS):  # first, while "both on Velocity" still says where "both" points
+        slots.broker_choice = "all"
+        found += [(-1, b.id) for b in brokers]
     if aliases:
         # longest alias first, so "velocity brokers" wins over "velocity"; "trade sphere" also matches "tradesphere"
         alternatives = "|".join(r"[\s-]*".join(map(re.escape, a.split())) for a in aliases)
         exact = re.compile(rf"(?:\b{PREP}\s+)?(?:\bthe\s+)?\b(?P<alias>{alternatives}){BROKER_TAIL}\b", re.I)
-        found += [(m.start(), by_key[re.sub(r"[\s-]", "", m["alias"].lower())]) for m in text.take(exact)]
+        for m in text.take(exact):
+            if not re.search(r"\bnot\s*$", text.s[: m.start()], re.I):  # "on TradeSphere, not Velocity"
+                found.append((m.start(), by_key[re.sub(r"[\s-]", "", m["alias"].lower())]))
         found += _take_fuzzy_brokers(text, by_key)
-    if text.take(ALL_BROKERS):
-        slots.broker_choice = "all"
-        found += [(-1, b.id) for b in brokers]
     slots.other_broker = bool(text.take(OTHER_BROKER))
     slots.brokers = tuple(dict.fromkeys(broker_id for _, broker_id in sorted(found, key=lambda f: f[0])))
 
@@ -142,7 +146,8 @@ def _take_portion(text: Text, slots: Slots) -> None:
         if text.take(pattern):
             slots.portion = slots.portion or portion
     for m in text.take(FRACTION):
-        numerator = 1 if m[1].lower() in ("a", "one") else SMALL[m[1].lower()]
+        word = m[1].lower()
+        numerator = 1 if word in ("a", "one", "1") else int(word) if word.isdigit() else SMALL[word]
         slots.portion = Decimal(numerator) / Decimal(DENOMINATOR[m[2].lower().rstrip("s")])
 
 
@@ -198,8 +203,9 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
             slots.broker_choice = choice
     work.take(MARKET_WORDS)
     _take_portion(work, slots)  # before the word numbers, so "a third" and "one quarter" stay fractions
-    work.s = words_to_numbers(work.s)
     slots.with_amounts = work.s
+    work.take(DENIED_VERB)
+    slots.hypothetical = bool(work.take(HYPOTHETICAL))
     slots.buy, slots.sell = bool(BUY.search(work.s)), bool(SELL.search(work.s))
     slots.closing = bool(CLOSING.search(work.s))
     work.take(BUY)  # before the amounts: "get" is a buy verb only when a number follows it

@@ -44,6 +44,8 @@ TIF = [
         r"(?:(?:tomorrow|tmrw|tmr)\s+)?(?:at|on|by)\s+(?:the\s+)?(?:market\s+)?open(?:ing)?(?:\s+bell)?"
         r"(?:\s+(?:tomorrow|tmrw|tmr))?",
         r"(?:when|once|as\s+soon\s+as)\s+(?:the\s+)?(?:market|exchange)\s+opens?(?:\s+(?:tomorrow|tmrw))?",
+        r"(?:at|on|by|for)\s+(?:the\s+)?(?:tomorrow'?s?|tmrw'?s?|next|the\s+next|tomorrow\s+morning'?s?)\s+(?:market\s+)?open(?:ing)?"
+        r"(?:\s+bell)?",
         r"first\s+thing(?:\s+(?:tomorrow|tmrw))?(?:\s+(?:morning|in\s+the\s+morning))?", r"market[\s-]on[\s-]open|opg|moo")),
     ("cls", keywords(
         r"(?:at|on|near|before|into|by)\s+(?:the\s+)?(?:market\s+)?clos(?:e|ing)(?:\s+bell)?(?:\s+(?:today|tomorrow))?",
@@ -56,7 +58,7 @@ MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\
 
 ALL_BROKERS = re.compile(
     rf"(?:\b(?:{PREP}|across)\s+)?(?:\b(?:both|all|each|every)\s+(?:of\s+)?(?:the\s+|my\s+)?"
-    r"(?:brokers?|brokerages?|accounts?)\b|\bboth\b|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
+    r"(?:brokers?|brokerages?|accounts?)\b|\bboth\b(?!\s+(?:on|at|via|through|with|using|in)\b|\s+of\s+them)|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
 OTHER_BROKER = re.compile(
     rf"(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|one|account)\b|\bother\s+brokers?\b", re.I)
 CHOICES = [
@@ -67,7 +69,9 @@ CHOICES = [
                           r"(?:fees?|costs?|commissions?)",
                           r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:fees?|costs?|commissions?)"
                           r"(?:,?\s+not\s+(?:the\s+)?speed)?",
-                          r"(?:minimi[sz]e|save\s+on|keep\s+down)\s+(?:the\s+)?(?:fees?|costs?|commissions?)")),
+                          r"(?:minimi[sz]e|save\s+on|keep\s+down)\s+(?:the\s+)?(?:fees?|costs?|commissions?)",
+                          r"(?:less|least|fewer|lowest|lower|smallest|smaller)\s+(?:in\s+)?(?:fees?|commissions?|costs?)",
+                          r"charges?\s+(?:less|the\s+least)")),
     ("fastest", keywords(r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
                          r"(?:\s+(?:one|broker|brokerage|option|execution|fills?|app|account))",
                          r"(?:fast(?:est|er)|quick(?:est|er)|speediest|lowest\s+latency)",
@@ -78,10 +82,11 @@ CHOICES = [
 ]
 
 PORTION_WORDS = [
-    (Decimal(1), re.compile(r"\b(?:all|everything|entire|whole)\b(?:\s+of)?", re.I)),
+    (Decimal(1), re.compile(r"\b(?:every\s+(?:one|single\s+one|share)\s+of|each\s+(?:one\s+)?of|all|everything|entire"
+                            r"|whole)\b(?:\s+of)?", re.I)),
     (Decimal("0.5"), re.compile(r"\b(?:a\s+|one\s+)?half\b(?:\s+of)?", re.I)),
 ]
-FRACTION = re.compile(r"\b(a|one|two|three)\s+(thirds?|quarters?|fourths?|fifths?)\b(?:\s+of)?", re.I)
+FRACTION = re.compile(r"\b(a|one|two|three|1|2|3)\s+(thirds?|quarters?|fourths?|fifths?)\b(?:\s+of)?", re.I)
 DENOMINATOR = {"third": 3, "quarter": 4, "fourth": 4, "fifth": 5}
 PERCENT = re.compile(rf"(?P<n>-?{NUM})\s*(?:%|percent\b|pct\b)(?:\s+of)?", re.I)
 
@@ -95,6 +100,10 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:nothing|not|never)\s+(?:above|over|higher\s+than|more\s+than|past)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:nothing|not|never)\s+(?:below|under|lower\s+than|less\s+than)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:at\s+most|tops|at\s+least)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:don'?t|do\s+not|never|not)\s+(?:pay|spend|go)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
+    rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
+    rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
+    rf"\b(?:get|for)\s+(?P<p>-?{NUM})\s*(?:dollars|bucks)?{PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below)\b",
     rf"\b(?:for\s+|at\s+|paying\s+)?(?:no|not)\s+(?:more|higher|less|lower)\s+than\s*{PRICE}{PER_SHARE}",
     rf"\b(?:max(?:imum)?|min(?:imum)?)\s+(?:price\s+)?(?:of\s+)?{PRICE}",
     rf"\b(?:for\s+|at\s+|paying\s+)?\$?\s*(?P<p>-?{NUM})\s*(?:per|a|/)\s*share\b",
@@ -125,13 +134,21 @@ NOTIONALS = [re.compile(p, re.I) for p in (
 QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
-BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|bought|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|long|scoop\s+up"
-                 r"|load\s+up\s+on|snag)\b"
+BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|long|scoop\s+up"
+                 r"|load\s+up\s+on|snag|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy)"
+                 r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))", re.I)
 SELL = keywords(r"sell(?:ing)?|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
-                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?")
-CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten")
+                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch")
+CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch")
+# "not buy", "don't want to sell": a verb that is denied is no verb
+DENIED_VERB = keywords(r"(?:not|never|don'?t|do\s+not|no|without)\s+(?:to\s+|want\s+to\s+|wanna\s+)?(?:buy(?:ing)?|sell(?:ing)?|purchas\w*|trad\w*)")
+# a verb in a wish or a plan, not an order: "I should just buy the stock", "I'm thinking about buying"
+HYPOTHETICAL = keywords(r"(?:i|we)\s+(?:should|could|might|may)\s+(?:just\s+|maybe\s+|probably\s+)?(?:buy|sell)",
+                        r"(?:thinking|thought|planning|plan|considering|wondering)\s+(?:about\s+|of\s+|on\s+)?(?:buying|selling|to\s+buy|to\s+sell)",
+                        r"(?:was|were|am|i'?m)\s+going\s+to\s+(?:buy|sell)", r"maybe\s+(?:buy|sell)",
+                        r"(?:i'?m|i\s+am)\s+not\s+(?:buying|selling)", r"(?:not|never)\s+(?:buying|selling)")
 
 HELP = re.compile(
     r"^(?:help|help me|\?+|hi|hello|hey|hey there|menu|commands|options|examples?|usage|get started|start)[\s?!.]*$"
@@ -146,11 +163,13 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
 SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
-CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order",
+CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
+                  r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
+                  r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
 ORDER_ID = re.compile(r"(?:\border\s*(?:#|id|number|no\.?)?\s*:?\s*|#)(?P<ref>[A-Za-z0-9][\w-]*\d[\w-]*|\d+)"
                        r"|\b(?P<bare>(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)*)\b", re.I)
-COST_QUESTION = keywords(
+COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|quote\s+me\s+(?:the\s+)?(?:cost|fees?|total)",
     r"how much (?:would|will|does|do|did|is|to|it)\b.*\b(?:cost|fees?|commissions?|charge|pay)",
     r"how much (?:would|will) (?:it|i|that|they)", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
@@ -162,7 +181,8 @@ LEAD = re.compile(
     r"|thanks|thx|actually)\b[\s,!.:-]*)*"
     r"(?:(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+)?|i(?:'d|\s+would)\s+like\s+(?:you\s+)?to\s+"
     r"|i\s+want\s+(?:you\s+)?to\s+|i\s+wanna\s+|i\s+need\s+(?:you\s+)?to\s+|go\s+ahead\s+and\s+|let'?s\s+|let\s+me\s+"
-    r"|i'?m\s+(?:looking|going|trying)\s+to\s+|please\s+|pls\s+))*", re.I)
+    r"|i'?m\s+(?:looking|going|trying)\s+to\s+|please\s+|pls\s+|(?:is|would)\s+it\s+(?:be\s+)?possible\s+(?:for\s+you\s+)?to\s+"
+    r"|(?:can|could|may)\s+i\s+(?:please\s+)?|do\s+you\s+mind\s+|you\s+can\s+|i\s+want\s+|i\s+need\s+))*", re.I)
 QUESTION_START = re.compile(
     r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|do|does|did|show|list|display|tell|check|view"
     r"|see|give\s+me|gimme|pull\s+up|bring\s+up|lemme\s+see)\b", re.I)

@@ -241,7 +241,7 @@ CLARIFICATIONS = [
     ("buy 10", asks("which stock", "10")),
     ("buy 10 shares please", asks("which stock")),
     ("sell", asks("which stock", "how many")),
-    ("dump my tesla", asks("how many", "tesla")),
+    ("dump my tesla", sell("TSLA", portion=D(1))),  # "dump", "unload", "ditch" with no size: the whole position
     ("asdf qwerty", asks("didn't understand", "help")),
     ("", asks("what would you like")),
     ("buy and sell 10 AAPL", asks("buy or", "sell")),
