@@ -123,6 +123,8 @@ def plan(intents: Intent | Sequence[Intent], ctx: TurnContext) -> list[ToolCall]
     if reads:
         unique = {(c.broker, c.tool, json.dumps(c.arguments, sort_keys=True)): c for c in reads}
         return list(unique.values())
+    if all(i.kind not in (IntentKind.ORDER, IntentKind.CANCEL) for i in intents):
+        return Reply("\n".join(r.text for r in replies))  # several questions: every answer
     if replies:
         return Reply("Nothing was placed. " + " ".join(r.text for r in replies))
     return [c for s in steps for c in s]

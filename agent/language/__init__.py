@@ -14,7 +14,9 @@ Modules, one job each:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from agent.language.clauses import needs_clauses, read_clauses
@@ -28,6 +30,9 @@ from agent.language.slots import read_slots
 __all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "conversation_intent",
            "conversation_intents", "merge_follow_up", "parse_request", "read_request"]
 
+# "ok looks good, do it", "send it", "yes place it": agreeing to what was just priced
+CONFIRM = re.compile(r"\b(?:go\s+ahead|do\s+it|place\s+it|send\s+it|execute\s+it|book\s+it|submit\s+it|pull\s+the\s+trigger"
+                     r"|let'?s\s+do\s+(?:it|this)|make\s+it\s+happen|confirm(?:ed)?)\b", re.I)
 EMPTY = "What would you like to do? You can trade, get a quote, or see your portfolio and orders."
 
 
@@ -45,6 +50,12 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     shouting = message.upper() == message and any(c.isalpha() for c in message)
     slots = read_slots(message, brokers, companies, shouting)
     whole = decide(Clause(message, slots, brokers, companies, shouting))
+    symbols = list(dict.fromkeys(m.company for m in slots.companies))
+    if whole.kind is IntentKind.QUOTE and len(symbols) > 1 and not (slots.buy or slots.sell):
+        return [replace(whole, symbol_text=c.symbol, company=c.name) for c in symbols]  # "where are PANW and CRWD?"
+    if (CONFIRM.search(message) and not (slots.buy or slots.sell or slots.companies or slots.quantities
+                                         or slots.notionals)):
+        return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
     if needs_clauses(message, slots):
         parts = read_clauses(message, brokers, companies, shouting)
         if parts:

@@ -25,17 +25,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from agent.language.companies import CompanyDirectory
-from agent.language.intent import BrokerRef, Intent, IntentKind
+from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import Clause, clarify, decide
 from agent.language.slots import Slots, read_slots, remainder
 from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 
 _JOINT = re.compile(
-    r"\s*(?:[;!?]+|\.{2,}|\.(?=\s)|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
-    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but|&)\s+", re.I)
+    r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|\.(?=\s)|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
+    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but)\s+", re.I)
+_FILLERS = re.compile(r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)+", re.I)
 _CORRECTION = re.compile(
-    r"^(?:(?:wait|no|nope|nah|actually|sorry|oops|whoops|err|erm|um+|uh+|hmm+|oh|ah|i\s+mean(?:t)?|scratch\s+that|correction|rather"
-    r"|or\s+rather|change\s+(?:that|it)\s+to|make\s+(?:that|it)|not)\b[\s,.!:-]*)+", re.I)
+    r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)*"
+    r"(?:(?:wait|no|nope|nah|actually|sorry|oops|whoops|i\s+mean(?:t)?|scratch\s+that|correction|rather"
+    r"|or\s+rather|change\s+(?:that|it)\s+to|make\s+(?:that|it))\b[\s,.!:-]*)+", re.I)
+_NARRATIVE = re.compile(r"\b(?:buying|selling|bought|sold|purchasing|purchased)\b", re.I)
+_PLAIN_VERB = re.compile(r"\b(?:buy|sell|purchase|grab|get|pick\s+up|dump|trim|unload|close|flatten)\b", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
 _DENIAL = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
@@ -56,7 +60,6 @@ def _split_at_sizes(message: str, directory: CompanyDirectory, shouting: bool) -
     pieces.append(message[start:])
     return [p for p in pieces if p.strip()]
 _QUESTION = re.compile(r"\?\s*$")
-_PRONOUN_ONLY_LAST = re.compile(r"^(?!)")  # placeholder: every draft may take the last company the message named
 
 
 @dataclass
@@ -67,7 +70,14 @@ class _Piece:
 
     @property
     def verb(self) -> bool:
-        return self.slots.buy or self.slots.sell
+        """A buy or sell said as an order, not told as a story ("I keep buying their paint")."""
+        said = self.slots.buy or self.slots.sell
+        return said and not (_NARRATIVE.search(self.text) and not _PLAIN_VERB.search(self.text))
+
+    def follow_up(self, clause: Clause) -> bool:
+        """'do the same on the other broker', 'make it 20', 'cancel it': a piece that acts on its own."""
+        intent = decide(clause)
+        return intent.kind is IntentKind.CANCEL or intent.follow_up is not FollowUp.NONE
 
     @property
     def size(self) -> bool:
@@ -90,6 +100,8 @@ class _Piece:
 class _Draft:
     slots: Slots
     texts: list[str] = field(default_factory=list)
+    acts: bool = False
+    """A follow-up or cancel that acts on the conversation: it takes no company from the message's story."""
 
 
 def needs_clauses(message: str, slots: Slots) -> bool:
@@ -149,9 +161,15 @@ def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool) -
     return merged
 
 
+def _vague(draft: _Draft) -> bool:
+    s = draft.slots
+    return (s.buy or s.sell) and not (s.quantities or s.notionals or s.portion is not None) and not CANCEL.search(s.cls)
+
+
 def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool) -> list[Intent] | None:
     """The orders of a message read clause by clause, or None when the clauses add nothing to the whole."""
-    texts = [t for t in _JOINT.split(message) if t and t.strip(" ,.")]
+    texts = [piece for t in _JOINT.split(message) if t and t.strip(" ,.")
+             for piece in _split_at_sizes(t, directory, shouting)]
     if len(texts) < 2:
         texts = _split_at_sizes(message, directory, shouting)
     if len(texts) < 2:
@@ -160,7 +178,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     correcting = False
     for text in texts:
         marker = _CORRECTION.match(text)
-        body = text[marker.end():] if marker else text
+        body = text[marker.end():] if marker else _FILLERS.sub("", text)
         if not body.strip(" ,.!"):
             correcting = correcting or bool(marker)
             continue
@@ -177,14 +195,14 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         current = drafts[-1] if drafts else None
         s = piece.slots
         if CANCEL.search(s.cls) and not piece.verb:
-            drafts.append(_Draft(s, [piece.text]))
+            drafts.append(_Draft(s, [piece.text], acts=True))
+            continue
+        if piece.denied:
+            excluded.update(m.company.symbol for m in s.companies)
             continue
         if piece.correction and current is not None:
             current.slots = combine(current.slots, s, override=True)
             current.texts.append(piece.text)
-            continue
-        if piece.denied:
-            excluded.update(m.company.symbol for m in s.companies)
             continue
         if piece.question and not piece.size:
             context = combine(context, s, override=False)
@@ -193,9 +211,14 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         complete = current is not None and bool(current.slots.companies) and (
             current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
-        starts = piece.verb or (complete and (piece.size or list_item))
-        if current is None and not piece.verb and not piece.size:
-            context = combine(context, s, override=False)
+        continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers)
+        starts = piece.verb or (complete and (continues or list_item))
+        acts = not piece.verb and piece.follow_up(Clause(piece.text, s, brokers, directory, shouting))
+        if acts:
+            drafts.append(_Draft(s, [piece.text], acts=True))
+            continue
+        if current is None and not piece.verb and not (piece.size and s.companies):
+            context = combine(context, s, override=False)  # a story: its companies and brokers are context
             continue
         if starts or current is None:
             previous = current.slots if current is not None else None
@@ -211,8 +234,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
                 last.slots = replace(last.slots, companies=context.companies[-1:])
             return [decide(Clause(last.text, last.slots, brokers, directory, shouting))]
         return None
-    if len(drafts) > 1 and any(not d.slots.companies and not (d.slots.quantities or d.slots.notionals or d.slots.portion)
-                               for d in drafts):
+    # "I still want to trim a bit, so sell 10 of my Delta shares": the complete order restates the vague one
+    drafts = [d for i, d in enumerate(drafts) if not (
+        _vague(d) and any(not _vague(later) and (later.slots.buy, later.slots.sell) == (d.slots.buy, d.slots.sell)
+                          for later in drafts[i + 1:]))]
+    if len(drafts) > 1 and any(not d.slots.companies and not d.acts and not (
+            d.slots.quantities or d.slots.notionals or d.slots.portion) for d in drafts):
         return None  # "buy and sell 10 AAPL": a verb with nothing of its own; the whole message decides
     # a broker said only at the end ("... on the quickest broker") applies to every order that names none
     last = drafts[-1].slots
@@ -224,7 +251,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)
         if own != draft.slots.companies:
             draft.slots = replace(draft.slots, companies=own)
-        if not draft.slots.companies and context.companies and not _PRONOUN_ONLY_LAST.search(" ".join(draft.texts)):
+        if not draft.slots.companies and context.companies and not draft.acts:
             draft.slots = replace(draft.slots, companies=context.companies[-1:])
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
                 r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):

@@ -192,6 +192,13 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         if not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order:
             routing = {"brokers": state.last_order.brokers}
         intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
+    if intent.size_ref == "same" and state.last_order is not None and (
+            state.last_order.quantity is not None or state.last_order.notional is not None):
+        routing = {}
+        if intent.broker_ref and not intent.brokers and state.last_order.brokers:
+            routing = {"brokers": state.last_order.brokers, "broker_ref": None}
+        intent = replace(intent, quantity=state.last_order.quantity, notional=state.last_order.notional, size_ref=None,
+                         **routing)
     if intent.quantity is None and intent.notional is None and intent.portion is None:
         return clarify(f"How many shares of {_shown(intent)} do you want to {intent.side}?")
     if intent.broker_ref and not intent.brokers and not intent.broker_choice:

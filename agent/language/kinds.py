@@ -33,7 +33,8 @@ from agent.language.vocabulary import (
 _IMPLIED_BUY = re.compile(
     r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b"
     r"|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|give\s+me|make\s+it)\b"
-    r"|\b(?:i|we)\s+(?:want|need|would\s+like|'d\s+like|d\s+like|wanna|wish\s+to\s+have|will\s+take|'ll\s+take)\b"
+    r"|\b(?:i|we)(?:'d|\s+would|\s+will|'ll)?\s+(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|wanna|take"
+    r"|wish\s+to\s+have)\b(?<!\bi\slike)(?<!\bwe\slike)"
     r"(?!\s+(?:to\s+)?(?:sell|know|see|check|ask|understand|look))", re.I)
 # An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
 _ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)

@@ -26,7 +26,7 @@ KEY_WORDS = tuple("""
 shares share stock stocks purchase please sell selling buying cancel cancelled order orders limit market price
 quantity position portfolio balance tomorrow opening closing close broker brokers brokerage cheapest fastest quickest
 cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million other
-velocity tradesphere sphere quote trading everything instead actually another remaining bought dump unload
+velocity tradesphere sphere quote trading everything instead actually another remaining dump unload
 until cancelled working today morning current currently trade would could should thanks thank what's worth invest
 """.split())
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
@@ -36,7 +36,7 @@ camel panel lime stick stuck mock dock rock lock block sock marker basket losing
 rose hose nose pose lose toy what that when then than them they this these being bring feel feet free tree flee been
 seen need deed weed seed quite quota vote note wrote broken token spoken insect shared share sales sale cells sells
 buys brother other mother order more most post cost lost host wish with sort sore some same game name came fame
-think thing things thin than thank thanks tank sink link pink wink rink drink trace track stack steak stake
+think thought though through thing things thin than thank thanks tank sink link pink wink rink drink trace track stack steak stake
 shake share shape slice price pride prime crime close chose clone stone store stole tone tune dune done bone
 week weak peek seek sell sale tell till still will fill bill kill mill pill hill call ball fall hall mall tall wall
 buy guy bay day pay say way hay lay may ray
@@ -56,7 +56,8 @@ _SHORTHAND = [
     (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
     (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
     (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),
-    (re.compile(r"(?<=\w)\s+n\s+(?=\w)", re.I), " and "),
+    (re.compile(r"(?<=[a-z]{2})\s+n\s+(?=[a-z]{2})"), " and "),
+    (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
     (re.compile(r"\b(?:and\s+)?leave\s+(?:the\s+)?other\s+(?:account|broker|one)(?:\s+alone)?\b", re.I), ""),
     (re.compile(r"\bthe\s+ts\b|\bon\s+ts\b|\bat\s+ts\b|\bvia\s+ts\b", re.I), lambda m: m.group().replace("ts", "tradesphere").replace("TS", "tradesphere")),
@@ -68,7 +69,7 @@ _OFFER = re.compile(rf"\boffer(?:ing)?\s+(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+
 _OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
 _SPELLED_LETTERS = re.compile(r"\b(?:[A-Za-z]\.?\s+){1,4}[A-Za-z]\b\.?")
 _HALF_SHARE = re.compile(r"\b(?:an?\s+)?half\s+(?:an?\s+)?shares?\b|\bhalf\s+of\s+(?:a|one)\s+share\b", re.I)
-_DECIMAL_COMMA = re.compile(r"(?<![\d,])(\d+),(\d{1,2})(?![\d,])")
+_DECIMAL_COMMA = re.compile(r"(?<![\d,])(\d+),(\d{1,2})(?!\d|,\d)")
 _SPOKEN_BUY = re.compile(r"^(?:(?:um+|uh+|okay|ok|so|hey)\b[\s,]*)*(?:by|bye)\b(?=\s+(?:\d|[a-z]+\s+(?:shares?|of)\b|some|a\b|an\b))", re.I)
 _SPOKEN_SELL = re.compile(r"^(?:(?:um+|uh+|okay|ok|so|hey)\b[\s,]*)*cell\b", re.I)
 
@@ -82,13 +83,13 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = _SPOKEN_SELL.sub(lambda m: m.group()[:-4] + "sell", text)
     for pattern, plain in _SHORTHAND:
         text = pattern.sub(plain, text)
+    text = " ".join(_repaired(word, directory) for word in text.split(" "))
     text = words_to_numbers(text)
     text = _BID.sub(lambda m: f"buy {m['q']} limit {m['p']} ", text)
     text = _BID_AT.sub(lambda m: f"buy {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} limit {m['p']} ", text)
-    text = _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
-    return " ".join(_repaired(word, directory) for word in text.split(" "))
+    return _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
 
 
 def _joined_ticker(spoken: str, directory: CompanyDirectory) -> str:
@@ -102,7 +103,7 @@ def _joined_ticker(spoken: str, directory: CompanyDirectory) -> str:
 
 @lru_cache(maxsize=4096)
 def _closest_key_word(word: str) -> str | None:
-    allowed = 1 if len(word) <= 6 else 2
+    allowed = 1 if len(word) <= 7 else 2
     hits = process.extract(word, KEY_WORDS, scorer=OSA.distance, limit=2, score_cutoff=allowed)
     if not hits:
         return None

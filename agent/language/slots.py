@@ -137,6 +137,8 @@ def _take_tif(text: Text, slots: Slots) -> None:
     stated = {tif for tif, pattern in TIF if text.take(pattern)}
     if text.take(TOMORROW) and not stated:
         stated = {"opg"}  # "sell it tomorrow": the first chance tomorrow is the open
+    if len(stated) > 1:
+        stated.discard("day")  # "at the close today": today is when, the close is how
     slots.tif_conflict = len(stated) > 1
     slots.tif = next(iter(stated)) if len(stated) == 1 else None
 

@@ -134,11 +134,12 @@ NOTIONALS = [re.compile(p, re.I) for p in (
 QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
-BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|long|scoop\s+up"
-                 r"|load\s+up\s+on|snag|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy)"
+BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
+                 r"|load\s+up\s+on|snag|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
                  r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
-                 r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))", re.I)
+                 r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
+                 r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
 SELL = keywords(r"sell(?:ing)?|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
                 r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch")
 CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch")
@@ -240,7 +241,8 @@ FILLER[IntentKind.PORTFOLIO] = FILLER[IntentKind.ORDERS] | frozenset(split_words
     "portfolio portfolios hold own held holding am doing many p&l pnl profit profits gains losses"))
 RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "make change set update switch adjust bump increase decrease reduce lower raise modify amend order quantity qty size "
-    "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought"))
+    "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought "
+    "send go ahead place submit execute do confirm book then"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
