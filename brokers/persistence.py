@@ -166,61 +166,6 @@ class PositionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PreparedStatement:
-    """A Core statement compiled once for one database: its SQL text, parameter order and the columns' type conversions.
-
-    SQLAlchemy's generic `Connection.execute` rebuilds the parameters and the result metadata of a statement on
-    every call: ~40 us each, most of an order's time once the ORM was gone. The engine's few fixed statements are
-    compiled here once (same SQL, same DecimalText/UTCDateTime conversions) and run with `exec_driver_sql`, still
-    inside SQLAlchemy's connection, transaction and error handling.
-    """
-
-    _SUPPLIED = object()
-
-    def __init__(self, statement, dialect, column_keys: tuple[str, ...] | None, compile_options: dict):
-        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None,
-                                     **compile_options)
-        self.sql = compiled.string
-        self._positional = bool(compiled.positional)
-        binds = {name: bind for bind, name in compiled.bind_names.items()}
-        names = compiled.positiontup if self._positional else list(binds)
-        self._parameters = []
-        for name in names:
-            bind = binds[name]
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            # A value written into the statement (a status compared with) is converted once, here.
-            if bind.value is not None and not bind.required and bind.callable is None:
-                self._parameters.append((name, None, bind.value if process is None else process(bind.value)))
-            else:
-                self._parameters.append((name, process, self._SUPPLIED))
-        self._names = [name for name, _, _ in self._parameters]
-        self._results = (
-            [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns]
-            if hasattr(statement, "selected_columns") else []
-        )
-
-    def execute(self, connection: Connection, values: dict):
-        """Run it with `values` (by parameter name); the driver's result, rows unconverted."""
-        supplied = self._SUPPLIED
-        converted = []
-        for name, process, literal in self._parameters:
-            if literal is not supplied:
-                converted.append(literal)
-            else:
-                value = values[name]
-                converted.append(value if process is None else process(value))
-        if self._positional:
-            return connection.exec_driver_sql(self.sql, tuple(converted))
-        return connection.exec_driver_sql(self.sql, dict(zip(self._names, converted, strict=True)))
-
-    def rows(self, connection: Connection, values: dict) -> list[tuple]:
-        """The rows of a SELECT, each column converted by its type (Decimal, datetime)."""
-        processors = self._results
-        return [tuple(value if process is None or value is None else process(value)
-                      for process, value in zip(processors, row, strict=True))
-                for row in self.execute(connection, values)]
-
-
 _LOCK_ACCOUNT = select(AccountRow.__table__.c.broker).where(AccountRow.__table__.c.broker == bindparam("broker")).with_for_update()
 
 
@@ -258,18 +203,15 @@ class BrokerDatabase:
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._compile_options: dict = {}
-        if "schema_translate_map" in options.get("execution_options", {}):
-            self._compile_options = {"schema_translate_map": options["execution_options"]["schema_translate_map"],
-                                     "render_schema_translate": True}
-        self._prepared: dict = {}
+        self.schema = broker_id if "execution_options" in options else None
+        """The PostgreSQL schema this broker's tables live in when brokers share one database; None otherwise."""
         self._create_schema()
 
     def _create_schema(self) -> None:
         """Create or upgrade the schema (brokers.migrations), once, whichever process gets the migration lock first."""
         from brokers.migrations import upgrade
 
-        schema = self.broker_id if self._compile_options else None
+        schema = self.schema
         for attempt in range(3):
             try:
                 with self.engine.begin() as connection:
@@ -326,15 +268,6 @@ class BrokerDatabase:
         else:
             # Serialize writers on this broker's account row, so cash checks never race.
             connection.execute(_LOCK_ACCOUNT, {"broker": self.broker_id})
-
-    def prepared(self, statement, column_keys: tuple[str, ...] | None = None) -> PreparedStatement:
-        """`statement` compiled for this database (once; then from a cache)."""
-        key = (statement, column_keys)
-        prepared = self._prepared.get(key)
-        if prepared is None:
-            prepared = self._prepared[key] = PreparedStatement(statement, self.engine.dialect, column_keys,
-                                                               self._compile_options)
-        return prepared
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
