@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 from bench.environment import BenchConfig, python_module, run_env, start, stop
-from bench.report import FigureResult, Row, verdict
+from bench.report import FigureResult, Row
 from bench.stats import ratio, summarize
 
 BROKER = "tradesphere"
-TARGET_ORDERS_PER_S = 2000
+# No target: the 2,000 orders/s one was retired with issue #14 (a paper broker behind an MCP tool call, ~3 ms a round
+# trip over stdio, never needs it); the figure stays as a regression signal against plain sqlite3.
 WORKER_TIMEOUT_S = 120
 WARMUP_ORDERS = 40
 """Placed (or inserted) by each scenario before its timed batches, split among its workers: first-use costs."""
@@ -242,7 +243,6 @@ def run(config: BenchConfig) -> FigureResult:
         result.rows.append(Row(
             f"engine durable orders/s, SQLite WAL, {label}", engine.text("/s", 0),
             f"plain sqlite3 inserts, same rows: {plain.text('/s', 0)}", f"{share}x plain",
-            f">= {TARGET_ORDERS_PER_S:,}/s", verdict(engine.median >= TARGET_ORDERS_PER_S),
         ))
     if "plain_same_writes_1p" in summaries:
         same = summaries["plain_same_writes_1p"]
