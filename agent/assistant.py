@@ -15,7 +15,7 @@ from typing import Any
 
 from agents import Runner, SQLiteSession
 from agents.exceptions import AgentsException, MaxTurnsExceeded
-from agents.items import ToolApprovalItem, ToolCallItem, ToolCallOutputItem
+from agents.items import ItemHelpers, MessageOutputItem, ToolApprovalItem, ToolCallItem, ToolCallOutputItem
 from agents.run_state import RunState
 
 from agent.builder import build_agent
@@ -58,6 +58,8 @@ class PendingApproval:
     arguments: dict
     estimate: dict | None = None
     """estimate_order for a place_order: expected price, fees, total."""
+    note: str = ""
+    """What the model said about this order when it asked, e.g. how it read a misspelt company."""
 
 
 @dataclass
@@ -105,7 +107,7 @@ class TradingAssistant:
             model, model_name = build_model(settings, refs)
         self.model_name = model_name or type(model).__name__
         self.agent = build_agent(connections.servers(), statuses, model, settings.default_broker)
-        self._pending: dict[str, tuple[RunState, list[ToolApprovalItem], dict[str, ToolCallRecord]]] = {}
+        self._pending: dict[str, tuple[RunState, list[ToolApprovalItem], dict[str, ToolCallRecord], str]] = {}
         self.sessions_path = Path(settings.data_dir) / "conversations.db" if settings.data_dir else None
 
     def session(self, session_id: str | None) -> SQLiteSession | None:
@@ -128,7 +130,7 @@ class TradingAssistant:
 
     def pending(self, session_id: str | None = None) -> list[PendingApproval]:
         entry = self._pending.get(session_id or "_default")
-        return [self._describe(item) for item in entry[1]] if entry else []
+        return [self._describe(item, entry[3]) for item in entry[1]] if entry else []
 
     def decide(self, session_id: str | None, decisions: dict[str, bool]) -> TurnResult:
         """Approve (True) or reject (False) pending calls by call_id, then let the run finish."""
@@ -136,7 +138,7 @@ class TradingAssistant:
         entry = self._pending.pop(key, None)
         if entry is None:
             return TurnResult(reply="There is nothing waiting for approval.", model=self.model_name)
-        state, items, records = entry
+        state, items, records, _note = entry
         for item in items:
             call_id = _call_id(item)
             if decisions.get(call_id, False):
@@ -161,10 +163,13 @@ class TradingAssistant:
         self._collect(result.new_items, records)
         interruptions = list(result.interruptions or [])
         if interruptions:
-            self._pending[key] = (result.to_state(), interruptions, records)
-            pending = [self._describe(item) for item in interruptions]
+            notes = [ItemHelpers.text_message_output(i) for i in result.new_items if isinstance(i, MessageOutputItem)]
+            note = " ".join(n for n in notes if n.strip())
+            self._pending[key] = (result.to_state(), interruptions, records, note)
+            pending = [self._describe(item, note) for item in interruptions]
             lines = [f"Waiting for your approval: {_summary(p)}" for p in pending]
-            return TurnResult(reply="\n".join(lines), tool_calls=list(records.values()), pending_approvals=pending, model=self.model_name)
+            return TurnResult(reply="\n".join([note, *lines] if note else lines), tool_calls=list(records.values()),
+                              pending_approvals=pending, model=self.model_name)
         reply = str(result.final_output or "")
         return TurnResult(reply=reply, tool_calls=list(records.values()), model=self.model_name)
 
@@ -189,7 +194,7 @@ class TradingAssistant:
                     records[call_id].output = output
                     records[call_id].is_error = is_error
 
-    def _describe(self, item: ToolApprovalItem) -> PendingApproval:
+    def _describe(self, item: ToolApprovalItem, note: str = "") -> PendingApproval:
         raw = item.raw_item
         name = getattr(raw, "name", None) or (raw.get("name") if isinstance(raw, dict) else "")
         server, tool = split_tool_name(name or "")
@@ -199,6 +204,9 @@ class TradingAssistant:
             arguments = {}
         status = {s.id: s for s in self.connections.statuses()}.get(server)
         pending = PendingApproval(_call_id(item), server, status.name if status else server, tool, arguments)
+        symbol = str(arguments.get("symbol") or "")
+        if note and symbol and f"({symbol})" in note:
+            pending.note = note
         if tool == "place_order":
             estimate_args = {k: v for k, v in arguments.items() if k != "client_order_id"}
             try:

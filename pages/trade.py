@@ -61,11 +61,26 @@ for message in st.session_state.messages:
                 st.code(json.dumps(call["output"], indent=1, default=str)[:4000], language="json")
 
 pending = assistant().pending(st.session_state.chat_id)
+# One decision per card; the run resumes once every pending order has one (or on Approve all / Reject all).
+decisions: dict[str, bool] = st.session_state.setdefault("decisions", {})
+for stale in [c for c in decisions if c not in {p.call_id for p in pending}]:
+    del decisions[stale]
+
+
+def submit(choice: dict[str, bool]) -> None:
+    with st.spinner("Placing…"):
+        remember(assistant().decide(st.session_state.chat_id, choice))
+    decisions.clear()
+    st.rerun()
+
+
 for item in pending:
     args = item.arguments
     estimate = item.estimate or {}
     with st.container(border=True):
         st.markdown(f"**Approve {item.tool.replace('_', ' ')} on {item.broker_name}?**")
+        if item.note:
+            st.caption(item.note)
         if item.tool == "place_order":
             cols = st.columns(8)
             for col, (label, value) in zip(cols, [
@@ -79,11 +94,23 @@ for item in pending:
                 st.error(estimate["error"])
         else:
             st.json(args)
+        if item.call_id in decisions:
+            st.info("Approved: waiting for your decision on the other orders." if decisions[item.call_id]
+                    else "Rejected: waiting for your decision on the other orders.")
+            continue
         approve, reject = st.columns(2)
         if approve.button("Approve", key=f"approve-{item.call_id}", type="primary", width="stretch"):
-            with st.spinner("Placing…"):
-                remember(assistant().decide(st.session_state.chat_id, {p.call_id: p.call_id == item.call_id for p in pending}))
+            decisions[item.call_id] = True
             st.rerun()
         if reject.button("Reject", key=f"reject-{item.call_id}", width="stretch"):
-            remember(assistant().decide(st.session_state.chat_id, {p.call_id: False for p in pending}))
+            decisions[item.call_id] = False
             st.rerun()
+
+if len(pending) > 1:
+    every, none = st.columns(2)
+    if every.button("Approve all", key="approve-all", type="primary", width="stretch"):
+        submit({p.call_id: True for p in pending})
+    if none.button("Reject all", key="reject-all", width="stretch"):
+        submit({p.call_id: False for p in pending})
+if pending and all(p.call_id in decisions for p in pending):
+    submit({p.call_id: decisions[p.call_id] for p in pending})

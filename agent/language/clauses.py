@@ -204,6 +204,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             current.slots = combine(current.slots, s, override=True)
             current.texts.append(piece.text)
             continue
+        if not piece.verb and piece.follow_up(Clause(piece.text, s, brokers, directory, shouting)):
+            drafts.append(_Draft(s, [piece.text], acts=True))
+            continue
         if piece.question and not piece.size:
             context = combine(context, s, override=False)
             questions.append(piece)
@@ -213,10 +216,6 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
         continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers)
         starts = piece.verb or (complete and (continues or list_item))
-        acts = not piece.verb and piece.follow_up(Clause(piece.text, s, brokers, directory, shouting))
-        if acts:
-            drafts.append(_Draft(s, [piece.text], acts=True))
-            continue
         if current is None and not piece.verb and not (piece.size and s.companies):
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
             continue
@@ -244,6 +243,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     # a broker said only at the end ("... on the quickest broker") applies to every order that names none
     last = drafts[-1].slots
     for draft in drafts[:-1]:
+        if draft.acts:
+            continue
         if not draft.slots.brokers and not draft.slots.broker_choice and (last.brokers or last.broker_choice):
             draft.slots = replace(draft.slots, brokers=last.brokers, broker_choice=last.broker_choice)
     intents = []

@@ -144,10 +144,14 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
         close = []
     if best is None and not close and len(tokens) > 1:
         # a typo inside other words ("pls get me 5 netflx shares asap"): one clear word only
-        hits = [clause.directory.closest(t) for t in tokens if len(t) >= 5 and t.lower() not in filler]
-        clear = {h[0].symbol: h[0] for h in hits if h[0] is not None}
+        # ...and only among plain words: "Zorblax Quantum Corp" is a name we do not know, not a typo of Quanta
+        hits = [(t, clause.directory.closest(t)[0]) for t in tokens if len(t) >= 5 and t.lower() not in filler]
+        clear = {c.symbol: (t, c) for t, c in hits if c is not None}
         if len(clear) == 1:
-            best = next(iter(clear.values()))
+            typo, company = next(iter(clear.values()))
+            others = [t for t in tokens if t != typo]
+            if all(t.lower() in filler | _CHAT or (t.islower() and not clause.shouting) for t in others):
+                best = company
     if best is not None:
         return Stock(best.symbol, best.name, typed=left)
     if close:
@@ -235,7 +239,10 @@ def _side(clause: Clause) -> str | None:
 
 def _order(clause: Clause) -> Intent | None:
     side = _side(clause)
-    if side is None or clause.asking:
+    said = clause.slots.buy or clause.slots.sell
+    if side is None or (clause.asking and said):  # "what happens if I buy 10 AAPL?" is a question
+        return None
+    if clause.asking and not _IMPLIED_BUY.search(clause.slots.cls):
         return None
     slots = clause.slots
     if side == "both":

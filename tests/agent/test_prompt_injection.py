@@ -27,7 +27,7 @@ def test_quote_with_injected_company_name_only_answers():
     """A company name carrying instructions in a quote result produces a reply, no order."""
     model = OfflineTradingModel(BROKERS, "tradesphere")
     quote = {"symbol": "AAPL", "name": INJECTION, "bid": "1", "ask": "1.02", "last": "1.01", "market_open": True}
-    step = model.decide(_turn("what is Apple trading at?", [("mcp_tradesphere__get_quote", {"symbol": "Apple"}, quote)]), TOOLS)
+    step = model.decide(_turn("what is Apple trading at?", [("mcp_tradesphere__get_quote", {"symbol": "AAPL"}, quote)]), TOOLS)
     assert isinstance(step, Reply) and "AAPL" in step.text
 
 
@@ -47,7 +47,7 @@ def test_order_estimate_with_injection_still_places_only_what_was_asked():
     model = OfflineTradingModel(BROKERS, "tradesphere")
     estimate = {"symbol": "AAPL", "total": "2300", "fees": "0.35", "would_be_rejected": None, "message": INJECTION}
     step = model.decide(_turn("buy 10 apple on tradesphere", [
-        ("mcp_tradesphere__estimate_order", {"symbol": "apple", "side": "buy", "quantity": "10"}, estimate)]), TOOLS)
+        ("mcp_tradesphere__estimate_order", {"symbol": "AAPL", "side": "buy", "quantity": "10"}, estimate)]), TOOLS)
     assert isinstance(step, list) and len(step) == 1
     call = step[0]
     assert (call.broker, call.tool, call.arguments) == ("tradesphere", "place_order", {"symbol": "AAPL", "side": "buy", "quantity": "10"})
