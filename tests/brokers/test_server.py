@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from broker_support import ORDER_FIELDS, TOOLS, WRITE_TOOLS, cents, expected_fee
+from broker_support import ORDER_FIELDS, TOOLS, WRITE_TOOLS, cents, expected_fee, new_order_types_over_mcp
 from market_times import CLOSED, EARLY_CLOSE_DAY, HOLIDAY, NEXT_OPEN, OPEN
 from mcp import Client
 
@@ -289,3 +289,9 @@ async def test_list_orders_limit_must_be_a_whole_number_in_range(limit):
     async with connect() as client:
         refused = await call(client, "list_orders", limit=limit)
         assert refused.is_error and "limit" in refused.content[0].text
+
+
+@pytest.mark.parametrize("broker", ["tradesphere", "velocity"])
+async def test_stops_trailing_stops_brackets_and_replace_in_memory(broker):
+    async with connect(broker) as client:
+        await new_order_types_over_mcp(lambda tool, **arguments: client.call_tool(tool, arguments))

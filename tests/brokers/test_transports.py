@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import mcp_types
 import pytest
-from broker_support import ROOT, TOOLS
+from broker_support import ROOT, TOOLS, new_order_types_over_mcp
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
@@ -42,6 +42,10 @@ async def test_stdio_subprocess_places_an_order_and_reads_positions(broker, tmp_
             assert Decimal(position["average_cost"]) == Decimal(placed.structured_content["average_fill_price"])
             rejected = await session.call_tool("place_order", {"symbol": "KO", "side": "sell", "quantity": "4"})
             assert rejected.is_error and "cannot sell 4 KO: 3 held" in rejected.content[0].text
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            assert tools["place_order"].input_schema["properties"]["order_type"]["enum"] == [
+                "market", "limit", "stop", "stop_limit", "trailing_stop"]
+            await new_order_types_over_mcp(lambda tool, **arguments: session.call_tool(tool, arguments))
 
 
 async def test_stdio_stdout_carries_only_protocol_and_logs_go_to_stderr():
