@@ -9,6 +9,7 @@ import pytest
 from gateway_support import MCP_HEADERS, ORDER, TRADE_KEY, AsgiSse, answers, call
 
 ORDER_CALLS = [("place_order", ORDER), ("cancel_order", {"order_id": "nope"}),
+               ("replace_order", {"order_id": "nope", "quantity": "2"}),
                ("add_position", {"symbol": "MSFT", "quantity": "3", "purchase_price": "100"})]
 
 
