@@ -163,6 +163,12 @@ class BrokerEngine:
         # The view is built after the commit: the write lock is held only while the book changes.
         if note is None and order.status == OrderStatus.REJECTED:
             log.info("%s rejected order %s: %s", self.profile.id, order.id, order.reject_reason)
+        if note is None and order.order_class == OrderClass.BRACKET.value and order.status != OrderStatus.REJECTED.value:
+            exits = (f"a take-profit sell at {usd(order.take_profit_price)} and a stop-loss sell at "
+                     f"{usd(order.stop_loss_price)}")
+            note = (f"Its exits are working: {exits}; the first to fill cancels the other."
+                    if order.status == OrderStatus.FILLED.value
+                    else f"Once it fills, {exits} will work for it; the first to fill cancels the other.")
         return self._view(order, note=note)
 
     def _new_order(
@@ -844,7 +850,8 @@ class BrokerEngine:
             )
         if status is OrderStatus.QUEUED:
             when = "at the close" if row.time_in_force == "cls" else "at the open"
-            return f"{verb} {kind}{size} queued on {self.profile.name}; it executes {when}, {eastern(row.executes_at)}."
+            does = "starts working" if OrderType(row.order_type).has_stop else "executes"
+            return f"{verb} {kind}{size} queued on {self.profile.name}; it {does} {when}, {eastern(row.executes_at)}."
         if status is OrderStatus.OPEN:
             until = f"until {eastern(row.expires_at)}" if row.expires_at else "until cancelled"
             return f"{verb} {kind}{size} is working on {self.profile.name} {until}{_trigger_text(row)}."
