@@ -370,7 +370,9 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
     ) -> Annotated[CallToolResult, OrdersResult]:
         """Orders at this broker, newest first, filtered by status and symbol."""
         orders = _business(lambda: engine.list_orders(status=status, symbol=symbol, limit=limit))
-        lines = [f"{o.id} {o.side.value} {plain(o.quantity or o.notional)} {o.symbol} {o.status.value}" for o in orders[:20]]
+        lines = [f"{o.id} {o.side.value} {plain(o.quantity or o.notional)} {o.symbol}"
+                 f"{'' if o.order_type.value == 'market' else ' ' + o.order_type.value} {o.status.value}"
+                 f"{' (bracket exit of ' + o.parent_id + ')' if o.parent_id else ''}" for o in orders[:20]]
         more = f" (+{len(orders) - 20} more)" if len(orders) > 20 else ""
         text = f"{profile.name}: {len(orders)} orders" + (": " + "; ".join(lines) + more if lines else "") + "."
         return _text_result(OrdersResult(broker=profile.id, orders=orders), text)
