@@ -97,3 +97,24 @@ def test_sidebar_market_line_is_asked_of_the_broker_on_each_rerun():
         link.profile = {**link.profile, "market": {**link.profile["market"], "is_open": False}}
     at = app()  # a new browser session on the same running brokers (AppTest reports only the page on a rerun)
     assert "Open · closes in 5h 30m" in _texts(at) and "Closed · opens" not in _texts(at)
+
+
+def test_orders_page_shows_stops_trails_and_bracket_exits():
+    """A stop, a trailing stop and a bracket placed through the broker tools show their stop, trail and exits."""
+    from console.services import connections
+
+    conns = connections()
+    conns.call("tradesphere", "place_order", {"symbol": "KO", "side": "buy", "quantity": "5"})
+    conns.call("tradesphere", "place_order", {"symbol": "KO", "side": "sell", "quantity": "2", "order_type": "stop",
+                                              "stop_price": "1", "time_in_force": "gtc"})
+    conns.call("tradesphere", "place_order", {"symbol": "KO", "side": "sell", "quantity": "3", "order_type": "trailing_stop",
+                                              "trail_percent": "5", "time_in_force": "gtc"})
+    entry = conns.call("tradesphere", "place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1",
+                                                      "take_profit_price": "9999", "stop_loss_price": "1"})
+    at = app().switch_page("pages/orders.py").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert {"Stop", "Trail", "Mark", "Bracket", "Triggered", "Replaces"} <= set(frame.columns)
+    assert "5%" in frame["Trail"].tolist()
+    brackets = frame["Bracket"].tolist()
+    assert {f"take-profit of {entry['id']}", f"stop-loss of {entry['id']}"} <= set(brackets)
