@@ -308,7 +308,8 @@ def _size_from_position(intent: Intent, ctx: TurnContext, targets: list[str]) ->
         held = sum((Decimal(p["quantity"]) for p in positions if p["symbol"] == symbol), Decimal(0))
         if held <= 0:
             return Reply(f"You hold no {symbol} at {ctx.name(broker)}, so there is nothing to sell.")
-        size = held * intent.portion
+        # a third of 30 is 10, not 9: round the exact product to nine places before flooring to tradable shares
+        size = (held * intent.portion).quantize(Decimal("0.000000001"))
         places = Decimal(1) if held == held.to_integral_value() else Decimal("0.000001")
         size = size.quantize(places, rounding=ROUND_DOWN)
         if size <= 0:

@@ -26,6 +26,7 @@ from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
+from agent.language.vocabulary import CANCEL
 
 __all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "conversation_intent",
            "conversation_intents", "merge_follow_up", "parse_request", "read_request"]
@@ -33,6 +34,7 @@ __all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "co
 # "ok looks good, do it", "send it", "yes place it": agreeing to what was just priced
 CONFIRM = re.compile(r"\b(?:go\s+ahead|do\s+it|place\s+it|send\s+it|execute\s+it|book\s+it|submit\s+it|pull\s+the\s+trigger"
                      r"|let'?s\s+do\s+(?:it|this)|make\s+it\s+happen|confirm(?:ed)?)\b", re.I)
+NOT_YET = re.compile(r"\b(?:not|n't|never|rather\s+not)\b[^.?!]{0,30}\b(?:go\s+ahead|do\s+it|place|send)", re.I)
 EMPTY = "What would you like to do? You can trade, get a quote, or see your portfolio and orders."
 
 
@@ -54,7 +56,7 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     if whole.kind is IntentKind.QUOTE and len(symbols) > 1 and not (slots.buy or slots.sell):
         return [replace(whole, symbol_text=c.symbol, company=c.name) for c in symbols]  # "where are PANW and CRWD?"
     if (CONFIRM.search(message) and not (slots.buy or slots.sell or slots.companies or slots.quantities
-                                         or slots.notionals)):
+                                         or slots.notionals) and not CANCEL.search(message) and not NOT_YET.search(message)):
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
     if needs_clauses(message, slots):
         parts = read_clauses(message, brokers, companies, shouting)

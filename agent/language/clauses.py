@@ -41,7 +41,11 @@ _CORRECTION = re.compile(
 _NARRATIVE = re.compile(r"\b(?:buying|selling|bought|sold|purchasing|purchased)\b", re.I)
 _PLAIN_VERB = re.compile(r"\b(?:buy|sell|purchase|grab|get|pick\s+up|dump|trim|unload|close|flatten)\b", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
-_DENIAL = re.compile(r"^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
+_ORDER_CUE = re.compile(
+    r"\b(?:mkt|market|lmt|limit|gtc|moo|moc|opg)\b|@|^\s*\$|\b(?:in|into)\s+qzc|\b(?:i|we)(?:'d|\s+would|'ll|\s+will)?\s+"
+    r"(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|take)\b|^\s*\d[\d,.]*\s*(?:k|shares?)?\s+(?:of\s+)?qzc", re.I)
+_DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b|\bkeep\s+(?:the|my)\b"
+                     r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
                      r"|\boverhyped\b|\bstay\s+away\b", re.I)
 
@@ -110,7 +114,8 @@ def needs_clauses(message: str, slots: Slots) -> bool:
     companies = {m.company.symbol for m in slots.companies}
     sentences = [t for t in re.split(r"(?<=[.!?])\s+", message) if re.search(r"[A-Za-z]{2}", t)]
     return (len(companies) > 1 or (slots.buy and slots.sell) or (bool(CANCEL.search(slots.cls)) and (slots.buy or slots.sell))
-            or len(sentences) > 1 or len(message.split()) > 18 or slots.hypothetical or len(slots.quantities) > 1 or len(slots.notionals) > 1
+            or len(sentences) > 1 or len(message.split()) > 18 or slots.hypothetical
+            or bool(QUESTION_START.match(message) and (slots.buy or slots.sell) and re.search(r"[,;?]", message)) or len(slots.quantities) > 1 or len(slots.notionals) > 1
             or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities))
@@ -144,15 +149,17 @@ def combine(base: Slots, extra: Slots, override: bool) -> Slots:
     return merged
 
 
-def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool) -> Slots:
-    """What a new order takes from the one before it: side, company, broker (and size for 'each')."""
+def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool, plain: bool) -> Slots:
+    """What a new order takes from the one before it: side, company (when its own words name none), broker (and
+    size for 'each')."""
     merged = replace(draft)
     source = previous or context
     if not (merged.buy or merged.sell) and previous is not None:
-        merged.buy, merged.sell, merged.closing = previous.buy, previous.sell, previous.closing
+        implied = bool(previous.companies and previous.notionals and not previous.sell)  # "$1k each: MNST, CELH"
+        merged.buy, merged.sell, merged.closing = previous.buy or implied, previous.sell, previous.closing
         if previous.closing and not (merged.quantities or merged.notionals or merged.portion is not None):
             merged.portion = previous.portion
-    if not merged.companies and source.companies:
+    if not merged.companies and source.companies and plain:  # "5 chevorn": its own (misspelt) company, not XOM
         merged.companies = source.companies[-1:]
     if not merged.brokers and not merged.broker_choice and previous is not None:
         merged.brokers, merged.broker_choice = previous.brokers, previous.broker_choice
@@ -216,12 +223,13 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
         continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers)
         starts = piece.verb or (complete and (continues or list_item))
-        if current is None and not piece.verb and not (piece.size and s.companies):
+        cue = piece.size and (s.companies and _ORDER_CUE.search(s.cls) or _EACH.search(s.cls))
+        if current is None and not piece.verb and not cue:
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
             continue
         if starts or current is None:
             previous = current.slots if current is not None else None
-            drafts.append(_Draft(_inherit(s, previous, context, each), [piece.text]))
+            drafts.append(_Draft(_inherit(s, previous, context, each, piece.noise_free(shouting)), [piece.text]))
             continue
         current.slots = combine(current.slots, s, override=False)
         current.texts.append(piece.text)
@@ -240,13 +248,17 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     if len(drafts) > 1 and any(not d.slots.companies and not d.acts and not (
             d.slots.quantities or d.slots.notionals or d.slots.portion) for d in drafts):
         return None  # "buy and sell 10 AAPL": a verb with nothing of its own; the whole message decides
-    # a broker said only at the end ("... on the quickest broker") applies to every order that names none
-    last = drafts[-1].slots
-    for draft in drafts[:-1]:
-        if draft.acts:
+    for draft in drafts:  # "is Velocity faster? then buy 10 Ford there"
+        if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
+                r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
+            draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
+    # a broker said after orders that name none applies to them: "10 LMT and 10 NOC on TradeSphere and 5 GD on Velocity"
+    for index, draft in enumerate(drafts):
+        if draft.acts or draft.slots.brokers or draft.slots.broker_choice:
             continue
-        if not draft.slots.brokers and not draft.slots.broker_choice and (last.brokers or last.broker_choice):
-            draft.slots = replace(draft.slots, brokers=last.brokers, broker_choice=last.broker_choice)
+        later = next((d.slots for d in drafts[index + 1:] if not d.acts and (d.slots.brokers or d.slots.broker_choice)), None)
+        if later is not None:
+            draft.slots = replace(draft.slots, brokers=later.brokers, broker_choice=later.broker_choice)
     intents = []
     for draft in drafts:
         own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)
@@ -254,9 +266,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             draft.slots = replace(draft.slots, companies=own)
         if not draft.slots.companies and context.companies and not draft.acts:
             draft.slots = replace(draft.slots, companies=context.companies[-1:])
-        if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
-                r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
-            draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
+        if (not (draft.slots.quantities or draft.slots.notionals or draft.slots.portion) and context.quantities
+                and re.search(r"\b(?:them|those|it)\b", draft.slots.cls)):
+            draft.slots = replace(draft.slots, quantities=context.quantities[-1:])  # "... 20 Domino's? if so buy them"
         intents.append(decide(Clause(" ".join(draft.texts), draft.slots, brokers, directory, shouting)))
     unclear = next((i for i in intents if i.kind is IntentKind.CLARIFY), None)
     if unclear is not None:

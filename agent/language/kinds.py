@@ -36,9 +36,12 @@ _IMPLIED_BUY = re.compile(
     r"|\b(?:i|we)(?:'d|\s+would|\s+will|'ll)?\s+(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|wanna|take"
     r"|wish\s+to\s+have)\b(?<!\bi\slike)(?<!\bwe\slike)"
     r"(?!\s+(?:to\s+)?(?:sell|know|see|check|ask|understand|look))", re.I)
+# A dollar amount right before a company ("$5k NVDA", "2 grand XOM", "$1k each MNST") or a stock in a share count
+_DOLLARS_OF = re.compile(r"(?:^|[,:;]\s*)\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:each\s*:?\s*)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b"
+                         r"|^\s*\d[\d,.]*\s*(?:k|grand|dollars?|bucks)\s+(?:each\s+)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b", re.I)
 # An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
 _ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)
-_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
+_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
 _EVERYTHING = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
@@ -106,6 +109,7 @@ class Stock:
 
 
 _CHAT = frozenset("""
+lemme gimme gonna wanna gotta tbh ngl lol idk imo btw fyi kinda sorta yall ya yo dude bro hey hi hello
 i i'm im i'd i'll i've me my mine we you your yours he she they it's its that's thats this those these there here
 like would could should will shall can may might must do does did done doing go going went get got
 is are was were be been being am have has had having think thought know guess hope maybe perhaps really very just
@@ -231,14 +235,18 @@ def _side(clause: Clause) -> str | None:
         return "buy" if slots.buy else "sell"
     if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
         return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
-    if slots.companies and not clause.asking and (slots.notionals or (
-            slots.quantities and (_ORDER_WORDS.search(clause.message) or slots.limit_prices or slots.tif))):
+    if slots.companies and not clause.asking and (_DOLLARS_OF.search(slots.cls) or (
+            (slots.quantities or slots.notionals) and (_ORDER_WORDS.search(clause.message) or slots.limit_prices or slots.tif))):
         return "buy"  # "$5k NVDA mkt", "2 grand XOM", "50 AMD mkt velo"
     return None
 
 
 def _order(clause: Clause) -> Intent | None:
     side = _side(clause)
+    if side is None and _SAME_SIZE.search(clause.slots.cls) and clause.slots.companies and not clause.asking:
+        found = stock(clause, FILLER[IntentKind.ORDER])  # "also the same quantity of Morgan Stanley": as the last order
+        return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, size_ref="same",
+                      broker_ref=_broker_ref(clause), **order_fields(clause.slots))
     said = clause.slots.buy or clause.slots.sell
     if side is None or (clause.asking and said):  # "what happens if I buy 10 AAPL?" is a question
         return None
@@ -431,7 +439,8 @@ def _repeat(clause: Clause) -> Intent | None:
     """'do the same on TradeSphere', 'also on the other broker', 'sell the same on velocity', 'same again'."""
     slots = clause.slots
     named = slots.brokers or slots.other_broker
-    if not (REPEAT.search(slots.cls) and (named or re.search(r"\b(?:same|again|repeat)\b", slots.cls))):
+    cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|number|amount|quantity)\b", " ", slots.cls)
+    if not (REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
         return None  # without a broker only "same", "again" or "repeat" say it
     if slots.companies or remainder(slots.rest, REPEAT_FILLER, clause.shouting) or (slots.buy and slots.sell):
         return None

@@ -28,6 +28,7 @@ quantity position portfolio balance tomorrow opening closing close broker broker
 cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million other
 velocity tradesphere sphere quote trading everything instead actually another remaining dump unload
 until cancelled working today morning current currently trade would could should thanks thank what's worth invest
+them those these
 """.split())
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
 _ENGLISH = frozenset("""
@@ -39,8 +40,10 @@ buys brother other mother order more most post cost lost host wish with sort sor
 think thought though through thing things thin than thank thanks tank sink link pink wink rink drink trace track stack steak stake
 shake share shape slice price pride prime crime close chose clone stone store stole tone tune dune done bone
 week weak peek seek sell sale tell till still will fill bill kill mill pill hill call ball fall hall mall tall wall
-buy guy bay day pay say way hay lay may ray
-""".split())
+buy guy bay day pay say way hay lay may ray there their where here were then when whom hole home hose
+time tile tide side wide wise rise rice nice mice dice once ones tone done gone none more mere here hear near dear
+year fear bear wear tear pear clear cheer sheer steer sheet sheep shop ship chip chop stop step stem stay star start
+smart sport short shirt skirt""".split())
 _SHORTHAND = [
     (re.compile(r"\bbto\b", re.I), "buy"),
     (re.compile(r"\bstc\b", re.I), "sell"),
@@ -56,7 +59,7 @@ _SHORTHAND = [
     (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
     (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
     (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),
-    (re.compile(r"(?<=[a-z]{2})\s+n\s+(?=[a-z]{2})"), " and "),
+    (re.compile(r"(?<=\w)\s+n\s+(?=[a-z]{2})"), " and "),
     (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
     (re.compile(r"\b(?:and\s+)?leave\s+(?:the\s+)?other\s+(?:account|broker|one)(?:\s+alone)?\b", re.I), ""),

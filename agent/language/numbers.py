@@ -19,6 +19,11 @@ _PROTECTED_ONE = "\ue000"
 _ORDINALS = dict(zip(map(str, range(1, 11)), "first second third fourth fifth sixth seventh eighth ninth tenth".split(),
                      strict=True))
 _ONE_AFTER = re.compile(rf"\b(?P<before>{'|'.join(sorted(ONE_AS_PRONOUN, key=len, reverse=True))})\s+one\b", re.I)
+# "one" counts before a share word or a company ("one share", "one AAPL") or after a verb ("buy one"); elsewhere
+# ("the silver one", "one of those days") it is a pronoun
+_LONE_ONE = re.compile(r"(?<!\bbuy\s)(?<!\bsell\s)(?<!\bget\s)(?<!\bgrab\s)(?<!\badd\s)(?<!\bjust\s)(?<!\bonly\s)"
+                       r"\bone\b(?!\s+(?:shares?|stocks?|more|additional|extra|hundred|thousand|million|dozen|of\s+(?:my|the|those|them|these)"
+                       r"|[A-Z$]))", re.I)
 _COUPLE = re.compile(r"\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
 _DOZEN = re.compile(r"\b(?:(?P<half>half\s+a)|an?|one)?\s*dozen\b(?:\s+of)?", re.I)
 _SPOKEN_PRICE = re.compile(
@@ -30,11 +35,12 @@ _DOLLARS_AND_CENTS = re.compile(r"\b(?P<whole>\d+)\s+dollars?\s+(?:and\s+)?(?P<c
 def words_to_numbers(text: str) -> str:
     """'a hundred and fifty' -> 150, 'twenty-five' -> 25, 'a dozen' -> 12, 'a couple of' -> 2."""
     text = _ONE_AFTER.sub(lambda m: f"{m['before']} {_PROTECTED_ONE}", text)
+    text = _LONE_ONE.sub(_PROTECTED_ONE, text)
     text = re.sub(r"\bcapital\s+one\b", f"capital {_PROTECTED_ONE}", text, flags=re.I)
     text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)
     text = _COUPLE.sub(" 2 ", text)
     text = alpha2digit(text, "en", threshold=0)
-    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: _ORDINALS.get(m[1], m[0]), text)
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)(s?)\b", lambda m: _ORDINALS[m[1]] + m[2] if m[1] in _ORDINALS else m[0], text)
     text = _DOLLARS_AND_CENTS.sub(lambda m: f"${m['whole']}.{int(m['cents']):02d}", text)
     text = _SPOKEN_PRICE.sub(lambda m: f"{m['lead']} {m['whole']}.{m['cents']}", text)
     return text.replace(_PROTECTED_ONE, "one")

@@ -39,7 +39,13 @@ ONE_AS_PRONOUN = set(split_words("capital the which that this each every any no 
                                   "last first low-cost expensive slow slower right new"))
 
 TIF = [
-    ("gtc", keywords(r"good[\s-]*(?:'?til+|until|till)[\s-]*cancel+(?:l?ed)?", "gtc", r"(?:until|till|til)\s+(?:i\s+)?cancel\w*")),
+    ("gtc", keywords(r"good[\s-]*(?:'?til+|until|till)[\s-]*cancel+(?:l?ed)?", "gtc",
+                     r"(?:until|till|til)\s+(?:i\s+|you\s+)?cancel\w*(?:\s+(?:it|them|the\s+order))?(?:\s+myself)?",
+                     r"(?:until|till|til)\s+(?:it\s+(?:is\s+|gets\s+)?|it'?s\s+)?(?:filled|executed|done)"
+                     r"(?:\s*,?\s*(?:or|and)\s+(?:until\s+)?(?:i|you)\s+cancel\w*(?:\s+it)?(?:\s+myself)?)?",
+                     r"(?:remain|stay|stays|keep\s+it|leave\s+it)\s+(?:open|active|working|in\s+force|on\s+the\s+books)"
+                     r"(?:\s+(?:until|till)\s+(?:it\s+is\s+)?(?:filled|executed|i\s+cancel\w*))?",
+                     r"no\s+expiry|never\s+expires?|doesn'?t\s+expire|not\s+expire")),
     ("opg", keywords(
         r"(?:(?:tomorrow|tmrw|tmr)\s+)?(?:at|on|by)\s+(?:the\s+)?(?:market\s+)?open(?:ing)?(?:\s+bell)?"
         r"(?:\s+(?:tomorrow|tmrw|tmr))?",
@@ -58,7 +64,7 @@ MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\
 
 ALL_BROKERS = re.compile(
     rf"(?:\b(?:{PREP}|across)\s+)?(?:\b(?:both|all|each|every)\s+(?:of\s+)?(?:the\s+|my\s+)?"
-    r"(?:brokers?|brokerages?|accounts?)\b|\bboth\b(?!\s+(?:on|at|via|through|with|using|in)\b|\s+of\s+them)|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
+    r"(?:brokers?|brokerages?|accounts?)\b|(?<=\s)both(?=\s*(?:[?.!,]|$))|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
 OTHER_BROKER = re.compile(
     rf"(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|one|account)\b|\bother\s+brokers?\b", re.I)
 CHOICES = [
@@ -71,12 +77,13 @@ CHOICES = [
                           r"(?:,?\s+not\s+(?:the\s+)?speed)?",
                           r"(?:minimi[sz]e|save\s+on|keep\s+down)\s+(?:the\s+)?(?:fees?|costs?|commissions?)",
                           r"(?:less|least|fewer|lowest|lower|smallest|smaller)\s+(?:in\s+)?(?:fees?|commissions?|costs?)",
-                          r"charges?\s+(?:less|the\s+least)")),
+                          r"charges?\s+(?:less|the\s+least)", r"more\s+cheap|most\s+cheap")),
     ("fastest", keywords(r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
                          r"(?:\s+(?:one|broker|brokerage|option|execution|fills?|app|account))",
                          r"(?:fast(?:est|er)|quick(?:est|er)|speediest|lowest\s+latency)",
                          r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:speed|execution\s+speed|latency)"
                          r"(?:,?\s+not\s+(?:the\s+)?(?:fees?|costs?|commissions?))?",
+                         r"more\s+(?:fast|quick|rapid|speedy)|most\s+(?:fast|quick|rapid)",
                          r"(?:prioriti[sz]e|optimi[sz]e\s+for|need|want)\s+(?:the\s+)?speed|speed\s+(?:matters|is\s+key|first)"
                          r"|as\s+fast\s+as\s+possible|asap\s+execution")),
 ]
@@ -101,6 +108,8 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:nothing|not|never)\s+(?:below|under|lower\s+than|less\s+than)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:at\s+most|tops|at\s+least)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:pay|spend|go)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
+    rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
+    rf"\b(?:obtain|get|fetch|receive)\s+{PRICE}{PER_SHARE}\s+or\s+(?:better|more|higher)\b",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
     rf"\b(?:get|for)\s+(?P<p>-?{NUM})\s*(?:dollars|bucks)?{PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below)\b",
@@ -134,15 +143,16 @@ NOTIONALS = [re.compile(p, re.I) for p in (
 QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
-BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
-                 r"|load\s+up\s+on|snag|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
+BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
+                 r"|load\s+up\s+on|snag|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
                  r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
 SELL = keywords(r"sell(?:ing)?|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
-                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch")
-CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch")
+                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of")
+CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch|dispose\s+of"
+                   r"|get\s+out\s+of")
 # "not buy", "don't want to sell": a verb that is denied is no verb
 DENIED_VERB = keywords(r"(?:not|never|don'?t|do\s+not|no|without)\s+(?:to\s+|want\s+to\s+|wanna\s+)?(?:buy(?:ing)?|sell(?:ing)?|purchas\w*|trad\w*)")
 # a verb in a wish or a plan, not an order: "I should just buy the stock", "I'm thinking about buying"
@@ -218,6 +228,7 @@ INFO_KINDS = [
 # Words trimmed from the edges of what is left, to find the stock: one set per kind of request.
 COMMON_FILLER = frozenset(split_words(
     "a an the of my me us our some shares share stock stocks worth in on at for to from with via through thru using "
+    "lemme gimme gonna wanna gotta tbh ngl lol idk kinda "
     "please pls plz thanks thank you thx ty now right today immediately asap and then also too just position positions "
     "holding holdings stake broker brokers brokerage account is are which whichever whatever go ahead i want wanna would "
     "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
