@@ -4,6 +4,20 @@ Every state change runs in one database transaction: an order, its fill, the cas
 position commit together or not at all. Queued and resting orders are processed whenever the
 engine is used (and at start), once their time has come, so no background scheduler is needed.
 Cash identity, always: starting cash + sells - buys - fees == cash.
+
+How each order type triggers and fills (prices are the simulated feed's, minute by minute):
+- market: fills at once at the ask (buy) or bid (sell), with the broker's slippage; queued while closed.
+- limit: fills at the quote when it is at or better than the limit (no slippage), else rests and is checked again
+  whenever the book is used.
+- stop: rests until a minute's last price is at or above the stop (buy) or at or below it (sell), then fills as a
+  market order at that minute's price; after an overnight gap through the stop that minute is the open.
+- stop_limit: the same trigger, then it is a limit order at its limit_price (it may rest, triggered).
+- trailing_stop: its high-water (sell) or low-water (buy) mark follows each minute's last price while the market is
+  open; it triggers when the price comes back by trail_percent or trail_price from the mark, then fills as a market.
+- bracket: a market or limit buy that, when it fills, opens two sells in the same transaction, a take-profit limit
+  and a stop-loss stop (or stop-limit); the first to fill cancels the other, and each minute both are checked
+  before the next. Stops and bracket exits are followed minute by minute from where they were last checked
+  (`checked_at`), so a book opened after a long idle spell replays the minutes it missed.
 """
 
 from __future__ import annotations

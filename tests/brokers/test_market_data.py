@@ -75,3 +75,18 @@ def test_quote_carries_name_and_minute_timestamp():
     assert quote.timestamp == at(OPEN) and quote.timestamp.utcoffset() == timedelta(0)
     wire = quote.model_dump(mode="json")
     assert all(isinstance(wire[k], str) for k in ("bid", "ask", "last"))
+
+
+def test_open_minutes_skip_nights_holidays_and_stop_at_an_early_close():
+    """From Wednesday 15:58 ET to Friday 13:05 ET: Wednesday's last minute, no Thanksgiving, Friday 09:30-12:59."""
+    from datetime import datetime, timedelta
+
+    from brokers.clock import EASTERN, MarketClock
+
+    minutes = list(MarketClock().open_minutes(datetime(2026, 11, 25, 15, 58, tzinfo=EASTERN),
+                                              datetime(2026, 11, 27, 13, 5, tzinfo=EASTERN)))
+    eastern = [m.astimezone(EASTERN) for m in minutes]
+    assert eastern[0] == datetime(2026, 11, 25, 15, 59, tzinfo=EASTERN)
+    assert eastern[1] == datetime(2026, 11, 27, 9, 30, tzinfo=EASTERN)
+    assert eastern[-1] == datetime(2026, 11, 27, 12, 59, tzinfo=EASTERN) and len(minutes) == 1 + 210
+    assert all(b - a == timedelta(minutes=1) for a, b in zip(minutes[1:], minutes[2:], strict=False))
