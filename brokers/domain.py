@@ -352,7 +352,8 @@ class Estimate(BaseModel):
     stop_loss_limit_price: WireDecimal | None
     time_in_force: TimeInForce
     expected_price: WireDecimal
-    """The fill price now, or for an order that rests the price it is priced at (the worse of quote and limit/stop)."""
+    """The fill price now; for an order that rests, the price its risk checks and reservation use: a limit's limit (the
+    most it can pay), a stop's worse of the quote and its stop (or its stop-limit's limit), a trailing stop's trigger."""
     trade_value: WireDecimal
     fees: WireDecimal
     total: WireDecimal
