@@ -19,10 +19,6 @@ class UnknownSymbol(InvalidRequest):
         super().__init__(f"Unknown symbol or company {shorten(text)!r}.{hint}")
 
 
-class OrderRejected(BrokerError):
-    """The broker refused the order (buying power, holdings, limits); its rejected record is kept."""
-
-
 class DuplicateClientOrderId(InvalidRequest):
     """The client_order_id was already used for a different request."""
 
