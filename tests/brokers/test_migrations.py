@@ -167,3 +167,31 @@ def test_two_processes_opening_one_old_book_at_the_same_moment_upgrade_it_once(o
         assert connection.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
         columns = [row[1] for row in connection.execute("PRAGMA table_info(orders)")]
     assert len(columns) == len(set(columns)) == len(Base.metadata.tables["orders"].columns)
+
+
+def _whole_file(path: Path) -> list:
+    with sqlite3.connect(path) as connection:
+        return list(connection.iterdump())
+
+
+def test_an_upgrade_that_fails_half_way_leaves_the_old_book_exactly_as_it_was(old_books, monkeypatch):
+    """The upgrade is one transaction: a failure after some of the new columns are added writes nothing at all."""
+    from alembic.operations import Operations
+
+    real, added = Operations.add_column, []
+
+    def fails_on_the_fourth(self, *args, **kwargs):
+        added.append(args)
+        if len(added) == 4:
+            raise RuntimeError("the disk went away")
+        return real(self, *args, **kwargs)
+
+    path = old_books / "tradesphere.db"
+    before = _whole_file(path)
+    monkeypatch.setattr(Operations, "add_column", fails_on_the_fourth)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        BrokerDatabase(f"sqlite:///{path}", "tradesphere")
+    assert _whole_file(path) == before
+    monkeypatch.setattr(Operations, "add_column", real)
+    BrokerDatabase(f"sqlite:///{path}", "tradesphere").dispose()
+    assert _revision(path) == HEAD
