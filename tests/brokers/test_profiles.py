@@ -72,7 +72,7 @@ def test_brokers_list_shows_a_third_broker(third_broker_file):
 
 
 async def test_a_third_broker_serves_in_memory_with_no_code_change(third_broker_file):
-    """The new entry gets the same ten tools, its own cash, fees, slippage and limit."""
+    """The new entry gets the same eleven tools, its own cash, fees, slippage and limit."""
     profile = get_profile("nimbus")
     engine = open_engine(profile)
     async with Client(build_server(profile, engine)) as client:

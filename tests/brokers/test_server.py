@@ -1,4 +1,4 @@
-"""Both broker MCP servers through `mcp.Client` in memory: the ten tools, typed results, errors, server-side limits."""
+"""Both broker MCP servers through `mcp.Client` in memory: the eleven tools, typed results, errors, server-side limits."""
 
 from __future__ import annotations
 
