@@ -347,8 +347,11 @@ def test_replace_on_every_status(book):
     cancelled = engine.place_order(order(symbol="MSFT", quantity="1", order_type="limit", limit_price=str(low)))
     engine.cancel_order(cancelled.id)
     rejected = engine.place_order(order(symbol="MSFT", side="sell", quantity="1000"))
+    expiring = engine.place_order(order(symbol="MSFT", quantity="1", order_type="limit", limit_price=str(low)))
+    engine = book(now=later(CLOSED, 60 * 24))  # the day limit expired at Tuesday's close; now Wednesday night
     before = [(o.id, o.status) for o in engine.list_orders(limit=500)]
-    for done, status in ((filled, "filled"), (cancelled, "cancelled"), (rejected, "rejected"), (open_limit, "replaced")):
+    for done, status in ((filled, "filled"), (cancelled, "cancelled"), (rejected, "rejected"), (open_limit, "replaced"),
+                         (expiring, "expired")):
         with pytest.raises(InvalidRequest, match=f"order {done.id} is {status}; only queued or open orders can be replaced"):
             engine.replace_order(done.id, quantity="1")
     assert [(o.id, o.status) for o in engine.list_orders(limit=500)] == before
