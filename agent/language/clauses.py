@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.language.companies import CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
-from agent.language.kinds import Clause, clarify, decide
+from agent.language.kinds import EVERYTHING, Clause, clarify, decide
 from agent.language.slots import Slots, read_slots, remainder
 from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 
@@ -41,10 +41,12 @@ _CORRECTION = re.compile(
 _NARRATIVE = re.compile(r"\b(?:buying|selling|bought|sold|purchasing|purchased)\b", re.I)
 _PLAIN_VERB = re.compile(r"\b(?:buy|sell|purchase|grab|get|pick\s+up|dump|trim|unload|close|flatten)\b", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
+_ALL_OF_THEM = re.compile(r"\b(?:both|all\s+of\s+them|each|all)\b", re.I)
 _ORDER_CUE = re.compile(
     r"\b(?:mkt|market|lmt|limit|gtc|moo|moc|opg)\b|@|^\s*\$|\b(?:in|into)\s+qzc|\b(?:i|we)(?:'d|\s+would|'ll|\s+will)?\s+"
     r"(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|take)\b|^\s*\d[\d,.]*\s*(?:k|shares?)?\s+(?:of\s+)?qzc", re.I)
-_DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b|\bkeep\s+(?:the|my)\b"
+_DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b"
+                     r"|\bkeep\s+(?:the|my)\s+(?:\w+\s+){0,2}?(?:one|position|shares|stock)\b"
                      r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
                      r"|\boverhyped\b|\bstay\s+away\b", re.I)
@@ -95,6 +97,15 @@ class _Piece:
     def denied(self) -> bool:
         """'I'm not buying Home Depot', 'forget those two', 'not Kimberly-Clark': what it names is not to be traded."""
         return bool(self.slots.hypothetical or _DENIAL.search(self.text)) and not self.verb
+
+    def detail(self, shouting: bool) -> bool:
+        """A few words that add to the order before them ("nothing above 250", "and leave it working till I cancel")."""
+        s = self.slots
+        if s.companies:
+            return False
+        left = remainder(s.rest, FILLER[IntentKind.ORDER], shouting)
+        # a price, a stop or a timing always belongs to the order: "but only if you can get $98 or better for them"
+        return left is None or len(left.split()) <= 4 or bool(s.limit_prices or s.stop_prices or s.stop_words or s.tif)
 
     def noise_free(self, shouting: bool) -> bool:
         return remainder(self.slots.rest, FILLER[IntentKind.ORDER], shouting) is None
@@ -231,8 +242,19 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             previous = current.slots if current is not None else None
             drafts.append(_Draft(_inherit(s, previous, context, each, piece.noise_free(shouting)), [piece.text]))
             continue
+        if not current.slots.companies and s.companies and piece.noise_free(shouting) and not piece.size:
+            current.slots = combine(current.slots, s, override=False)  # "$1k each: MNST, ..."
+            current.texts.append(piece.text)
+            continue
+        if not piece.detail(shouting):
+            context = combine(context, s, override=False)  # "Honeywell was about $205 last I checked": chatter
+            continue
         current.slots = combine(current.slots, s, override=False)
         current.texts.append(piece.text)
+        if _ALL_OF_THEM.search(piece.text) and s.tif:
+            for draft in drafts:  # "Buy 15 DAL and 15 UAL, Velocity. Both MOO."
+                if draft.slots.tif is None and not draft.acts:
+                    draft.slots = replace(draft.slots, tif=s.tif)
     context = replace(context, companies=tuple(m for m in context.companies if m.company.symbol not in excluded))
     if not drafts:
         if questions:  # a story around a question: answer the question
@@ -248,6 +270,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     if len(drafts) > 1 and any(not d.slots.companies and not d.acts and not (
             d.slots.quantities or d.slots.notionals or d.slots.portion) for d in drafts):
         return None  # "buy and sell 10 AAPL": a verb with nothing of its own; the whole message decides
+    for draft in drafts:  # "At tomorrow morning's opening bell, kindly buy 50 shares of Southwest"
+        if draft.slots.tif is None and context.tif and not draft.acts:
+            draft.slots = replace(draft.slots, tif=context.tif)
     for draft in drafts:  # "is Velocity faster? then buy 10 Ford there"
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
                 r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
@@ -264,7 +289,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)
         if own != draft.slots.companies:
             draft.slots = replace(draft.slots, companies=own)
-        if not draft.slots.companies and context.companies and not draft.acts:
+        if not draft.slots.companies and context.companies and not draft.acts and not EVERYTHING.search(draft.slots.cls):
             draft.slots = replace(draft.slots, companies=context.companies[-1:])
         if (not (draft.slots.quantities or draft.slots.notionals or draft.slots.portion) and context.quantities
                 and re.search(r"\b(?:them|those|it)\b", draft.slots.cls)):

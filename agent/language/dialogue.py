@@ -150,7 +150,7 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     amended: dict = {}
     if current.limit_price is not None:
         amended = {"order_type": "limit", "limit_price": current.limit_price}
-    if current.time_in_force != "day":
+    if current.time_in_force != "day" or current.tif_stated:
         amended["time_in_force"] = current.time_in_force
     if current.follow_up is FollowUp.RESIZE and not (size or amended or current.brokers or current.broker_choice):
         return clarify(f"What should I change about the {previous.symbol_text} order: "
@@ -192,6 +192,10 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         if not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order:
             routing = {"brokers": state.last_order.brokers}
         intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
+    if intent.side is None and state.last_order is not None:
+        intent = replace(intent, side=state.last_order.side)  # "also the same quantity of Morgan Stanley"
+    if intent.side is None:
+        return clarify(f"Do you want to buy or sell {_shown(intent)}?")
     if intent.size_ref == "same" and state.last_order is not None and (
             state.last_order.quantity is not None or state.last_order.notional is not None):
         routing = {}

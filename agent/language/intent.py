@@ -59,6 +59,8 @@ class Intent:
     limit_price: Decimal | None = None
     time_in_force: str = "day"
     """"day", "gtc", "opg" (at the open) or "cls" (at the close)."""
+    tif_stated: bool = False
+    """The timing was said ("right now" is a day order said), not taken as the default."""
     brokers: tuple[str, ...] = ()
     """Broker ids named explicitly; "both brokers" names them all."""
     broker_choice: str | None = None

@@ -43,7 +43,7 @@ _DOLLARS_OF = re.compile(r"(?:^|[,:;]\s*)\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:each\s*:
 _ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)
 _THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
-_EVERYTHING = re.compile(
+EVERYTHING = re.compile(
     r"\b(?:everything|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
     r"|every\s+(?:position|stock|holding)|all\s+(?:that\s+|what\s+)?(?:i|we)\s+(?:own|hold|have)|(?:my|the)\s+(?:whole|entire)"
     r"\s+(?:portfolio|book|account)|all\s+out|flatten\s*$)", re.I)
@@ -168,6 +168,9 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
 def _size_problem(slots: Slots, what: str, side: str) -> str | None:
     """Why the stated size, price or timing cannot be used as it is, as a question back; None when it is fine."""
     one_at_a_time = f"which stock and how many shares should I {side}?"
+    if slots.quantities and slots.notionals and not slots.notional_is_total:
+        return (f"Do you mean {shown(slots.quantities[0])} shares or ${shown(slots.notionals[0])} worth of {what}? "
+                "Tell me one of the two.")
     if len(set(slots.quantities)) > 1:
         return f"I saw more than one share count ({' and '.join(map(shown, slots.quantities))}): {one_at_a_time}"
     for label, values in (("limit price", slots.limit_prices), ("dollar amount", slots.notionals),
@@ -198,7 +201,8 @@ def order_fields(slots: Slots) -> dict:
     portion = slots.portion if quantity is None and notional is None else None
     return {"quantity": quantity, "notional": notional, "portion": portion,
             "order_type": "limit" if slots.limit_price is not None else "market", "limit_price": slots.limit_price,
-            "time_in_force": slots.tif or "day", "brokers": slots.brokers, "broker_choice": slots.broker_choice}
+            "time_in_force": slots.tif or "day", "tif_stated": slots.tif is not None, "brokers": slots.brokers,
+            "broker_choice": slots.broker_choice}
 
 
 def _broker_problem(clause: Clause, kind: IntentKind) -> str | None:
@@ -267,7 +271,7 @@ def _order(clause: Clause) -> Intent | None:
         return clarify(f"Which company do you mean: {', '.join(found.candidates)}?")
     order = order_fields(slots)
     if side == "sell" and not slots.companies and not slots.quantities and not slots.notionals and (
-            _EVERYTHING.search(slots.cls)):
+            EVERYTHING.search(slots.cls)):
         return Intent(kind=IntentKind.ORDER, side="sell", refers="everything", portion=Decimal(1),
                       brokers=slots.brokers, broker_choice=slots.broker_choice, time_in_force=slots.tif or "day")
     if found.pronoun or found.symbol is None:

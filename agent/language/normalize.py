@@ -63,6 +63,12 @@ _SHORTHAND = [
     (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
     (re.compile(r"\b(?:and\s+)?leave\s+(?:the\s+)?other\s+(?:account|broker|one)(?:\s+alone)?\b", re.I), ""),
+    (re.compile(r"\bon\s+(?:further\s+|second\s+)?(?:reflection|thought|consideration)\b", re.I), ""),
+    # a price remark ("Honeywell was about $205") is not an amount to trade, unless it is a condition ("if it is at $50")
+    (re.compile(r"\(?\s*(?:~|\b(?:around|about|roughly|near|approx(?:imately)?|approx\.)\s*)\s*\$\s*\d[\d,.]*(?<![,.])(?![\d,.]*\d)\s*\)?"
+                r"(?!\s*(?:k\b|m\b|grand|worth|of\b|in\b|into\b|each))(?<!for\s)", re.I), " "),
+    (re.compile(r"(?<!\bif\s)(?<!\bwhen\s)(?<!\bonce\s)\b(?:was|were|is|are|trading|trades|sits|sitting)\s+(?:at\s+)?"
+                r"(?:about|around|roughly|near|like|still\s+around|still\s+about)\s+\$\s*\d[\d,.]*(?:\s+(?:a|per)\s+share)?", re.I), " "),
     (re.compile(r"\bthe\s+ts\b|\bon\s+ts\b|\bat\s+ts\b|\bvia\s+ts\b", re.I), lambda m: m.group().replace("ts", "tradesphere").replace("TS", "tradesphere")),
 ]
 # "bid 30 for 200 SOFI" -> "buy 200 SOFI limit 30"; "offer 50 PFE at 30" -> "sell 50 PFE limit 30"

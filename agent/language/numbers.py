@@ -21,9 +21,9 @@ _ORDINALS = dict(zip(map(str, range(1, 11)), "first second third fourth fifth si
 _ONE_AFTER = re.compile(rf"\b(?P<before>{'|'.join(sorted(ONE_AS_PRONOUN, key=len, reverse=True))})\s+one\b", re.I)
 # "one" counts before a share word or a company ("one share", "one AAPL") or after a verb ("buy one"); elsewhere
 # ("the silver one", "one of those days") it is a pronoun
-_LONE_ONE = re.compile(r"(?<!\bbuy\s)(?<!\bsell\s)(?<!\bget\s)(?<!\bgrab\s)(?<!\badd\s)(?<!\bjust\s)(?<!\bonly\s)"
+_LONE_ONE = re.compile(r"(?<!ty\s)(?<!ty-)(?<!\band\s)(?<!hundred\s)(?<!\bbuy\s)(?<!\bsell\s)(?<!\bget\s)(?<!\bgrab\s)(?<!\badd\s)(?<!\bjust\s)(?<!\bonly\s)"
                        r"\bone\b(?!\s+(?:shares?|stocks?|more|additional|extra|hundred|thousand|million|dozen|of\s+(?:my|the|those|them|these)"
-                       r"|[A-Z$]))", re.I)
+                       r"|(?-i:[A-Z$])))", re.I)
 _COUPLE = re.compile(r"\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
 _DOZEN = re.compile(r"\b(?:(?P<half>half\s+a)|an?|one)?\s*dozen\b(?:\s+of)?", re.I)
 _SPOKEN_PRICE = re.compile(
@@ -35,6 +35,8 @@ _DOLLARS_AND_CENTS = re.compile(r"\b(?P<whole>\d+)\s+dollars?\s+(?:and\s+)?(?P<c
 def words_to_numbers(text: str) -> str:
     """'a hundred and fifty' -> 150, 'twenty-five' -> 25, 'a dozen' -> 12, 'a couple of' -> 2."""
     text = _ONE_AFTER.sub(lambda m: f"{m['before']} {_PROTECTED_ONE}", text)
+    text = re.sub(r"\b(the\s+[a-z]+\s+)one\b(?!\s+(?:hundred|thousand|million|point|and|half))",
+                  lambda m: m[1] + _PROTECTED_ONE, text, flags=re.I)  # "the silver one"
     text = _LONE_ONE.sub(_PROTECTED_ONE, text)
     text = re.sub(r"\bcapital\s+one\b", f"capital {_PROTECTED_ONE}", text, flags=re.I)
     text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)

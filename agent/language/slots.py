@@ -64,6 +64,8 @@ class Slots:
     closing: bool = False
     stop_prices: tuple[Decimal, ...] = ()
     """Prices that must trade first in the direction of a stop ("sell if it drops below 300")."""
+    notional_is_total: bool = False
+    """Every dollar amount was said as "for $X", the price of a share count ("10 shares of AAPL for $500")."""
     hypothetical: bool = False
     """A verb in a wish or a plan ("I should just buy the stock"), taken out: not an order."""
     stop_words: bool = False
@@ -175,9 +177,11 @@ def _take_amounts(text: Text, slots: Slots) -> None:
     _take_triggers(text, slots)
     slots.limit_prices += tuple(to_decimal(m["p"]) for pattern in LIMITS for m in text.take(pattern))
     slots.limit_without_price = bool(text.take(LIMIT_WORD)) and not slots.limit_prices
+    found = [m for pattern in NOTIONALS for m in text.take(pattern)]
     slots.notionals = tuple(
         to_decimal(m["n"], m["k"] or ("grand" if (m.groupdict().get("u") or "").lower() == "grand" else None))
-        for pattern in NOTIONALS for m in text.take(pattern))
+        for m in found)
+    slots.notional_is_total = bool(found) and all(m.group().lower().lstrip().startswith("for") for m in found)
     quantities = [to_decimal(m["n"], m["k"]) for m in text.take(QUANTITY)]
     slots.quantities = (*quantities, *[Decimal(1)] * len(text.take(ONE_SHARE)))
 

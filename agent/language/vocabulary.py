@@ -56,7 +56,8 @@ TIF = [
     ("cls", keywords(
         r"(?:at|on|near|before|into|by)\s+(?:the\s+)?(?:market\s+)?clos(?:e|ing)(?:\s+bell)?(?:\s+(?:today|tomorrow))?",
         r"when\s+(?:the\s+)?market\s+closes", r"market[\s-]on[\s-]close|moc|cls")),
-    ("day", keywords(r"(?:as\s+a\s+)?day\s+order|good\s+for\s+(?:the\s+)?day|for\s+the\s+day|today")),
+    ("day", keywords(r"(?:as\s+a\s+)?day\s+order|good\s+for\s+(?:the\s+)?day|for\s+the\s+day|today|right\s+now|immediately"
+                     r"|right\s+away|straight\s+away")),
 ]
 TOMORROW = keywords(r"(?:tomorrow|tmrw|tmr)(?:\s+morning)?")
 MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\s+order)?",
@@ -64,7 +65,7 @@ MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\
 
 ALL_BROKERS = re.compile(
     rf"(?:\b(?:{PREP}|across)\s+)?(?:\b(?:both|all|each|every)\s+(?:of\s+)?(?:the\s+|my\s+)?"
-    r"(?:brokers?|brokerages?|accounts?)\b|(?<=\s)both(?=\s*(?:[?.!,]|$))|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
+    r"(?:brokers?|brokerages?|accounts?)\b|\b(?:on|at|with|via|using|across)\s+both\s*$|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
 OTHER_BROKER = re.compile(
     rf"(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|one|account)\b|\bother\s+brokers?\b", re.I)
 CHOICES = [
