@@ -31,7 +31,7 @@ from brokers.domain import (
     Side,
     TimeInForce,
 )
-from brokers.engine import BrokerEngine
+from brokers.engine import ORDER_STATUS_FILTERS, BrokerEngine
 from brokers.errors import BrokerError, shorten
 from brokers.market_data import Quote
 from brokers.money import plain, usd
@@ -98,10 +98,12 @@ StopLossLimit = Annotated[Number | None, Field(
 SideWord = Literal["buy", "sell"]
 OrderTypeWord = Literal["market", "limit", "stop", "stop_limit", "trailing_stop"]
 TifWord = Literal["day", "gtc", "opg", "cls"]
+StatusFilter = Literal["all", "active", "queued", "open", "filled", "cancelled", "rejected", "expired", "replaced"]
 # The published enums are the domain's own values (checked at import, so the two can never drift apart).
-for _word, _enum in ((SideWord, Side), (OrderTypeWord, OrderType), (TifWord, TimeInForce)):
-    if set(get_args(_word)) != {member.value for member in _enum}:
-        raise RuntimeError(f"{_enum.__name__} values {[m.value for m in _enum]} differ from the tool enum {get_args(_word)}")
+for _word, _values in ((SideWord, Side), (OrderTypeWord, OrderType), (TifWord, TimeInForce),
+                       (StatusFilter, ORDER_STATUS_FILTERS)):
+    if set(get_args(_word)) != {getattr(value, "value", value) for value in _values}:
+        raise RuntimeError(f"{_values} differ from the tool enum {get_args(_word)}")
 SideArg = Annotated[SideWord, BeforeValidator(_wire_word), Field(description="buy or sell")]
 OrderTypeArg = Annotated[OrderTypeWord, BeforeValidator(_wire_word), Field(
     description="market (default), limit, stop, stop_limit or trailing_stop")]
@@ -364,7 +366,8 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
 
     @tool("list_orders")
     def list_orders(
-        status: Annotated[str, Field(description="all (default), active (queued or open), queued, open, filled, cancelled, rejected, expired, replaced")] = "all",
+        status: Annotated[StatusFilter, BeforeValidator(_wire_word), Field(
+            description="all (default), active (queued or open), or one status")] = "all",
         symbol: Annotated[str | None, Field(description="Only this ticker or company")] = None,
         limit: Annotated[StrictInt, Field(description="Most recent N orders", ge=1, le=500)] = 100,
     ) -> Annotated[CallToolResult, OrdersResult]:

@@ -62,6 +62,7 @@ async def test_exactly_the_eleven_tools_with_typed_outputs(broker):
             enums = {field: schema["properties"][field]["enum"] for field in ("side", "order_type", "time_in_force")}
             assert enums == {"side": ["buy", "sell"], "order_type": ["market", "limit", "stop", "stop_limit", "trailing_stop"],
                              "time_in_force": ["day", "gtc", "opg", "cls"]}, name
+        assert tools["list_orders"].input_schema["properties"]["status"]["enum"][:2] == ["all", "active"]
         replace = tools["replace_order"].input_schema
         assert set(replace["properties"]) == {"order_id", "quantity", "limit_price", "stop_price", "trail_percent",
                                                "trail_price", "time_in_force"} and replace["required"] == ["order_id"]
@@ -120,7 +121,8 @@ async def test_place_estimate_cancel_and_list():
         assert [o["id"] for o in (await call(client, "list_orders", status="filled", symbol="msft", limit=1))
                 .structured_content["orders"]] == [fraction.structured_content["id"]]
         bad = await call(client, "list_orders", status="done")
-        assert bad.is_error and "status must be one of all, active" in bad.content[0].text
+        assert bad.is_error and "status" in bad.content[0].text and "input_value='done'" in bad.content[0].text
+        assert (await call(client, "list_orders", status=" ACTIVE ")).structured_content["orders"] == []
         [position] = (await call(client, "fetch_positions")).structured_content["positions"]
         assert (position["symbol"], position["quantity"]) == ("MSFT", "48.5")
 
