@@ -48,7 +48,20 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
     for pattern, intent in EARLY:
         if pattern.search(message):
+            if intent.question and intent.question.startswith("Understood: I won't place"):
+                # "estimate 10 CRWD on velocity, don't place anything": answer the question, place nothing
+                asked = [i for i in _read(message, brokers, companies) if i.kind in _QUESTIONS]
+                if asked:
+                    return asked
             return [intent]
+    return _read(message, brokers, companies)
+
+
+_QUESTIONS = (IntentKind.QUOTE, IntentKind.COST_COMPARISON, IntentKind.ACCOUNT, IntentKind.PORTFOLIO, IntentKind.ORDERS,
+              IntentKind.COMPARE_BROKERS, IntentKind.TOTAL_VALUE)
+
+
+def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:
     shouting = message.upper() == message and any(c.isalpha() for c in message)
     slots = read_slots(message, brokers, companies, shouting)
     whole = decide(Clause(message, slots, brokers, companies, shouting))

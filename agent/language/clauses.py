@@ -31,8 +31,10 @@ from agent.language.slots import Slots, read_slots, remainder
 from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 
 _JOINT = re.compile(
-    r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|\.(?=\s)|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
-    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but)\s+", re.I)
+    r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)\.(?=\s)"
+    r"|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
+    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but)\s+"
+    r"|\s+(?=(?:no\s+wait|wait|no\s+no|i\s+mean|scratch\s+that|make\s+that|or\s+rather|sorry|oops|no\s+actually)\b)", re.I)
 _FILLERS = re.compile(r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)+", re.I)
 _CORRECTION = re.compile(
     r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)*"
@@ -152,6 +154,7 @@ def combine(base: Slots, extra: Slots, override: bool) -> Slots:
         merged.brokers, merged.broker_choice = extra.brokers, extra.broker_choice
     for name in ("other_broker", "limit_without_price", "stop_words", "closing", "tif_conflict"):
         setattr(merged, name, getattr(base, name) or getattr(extra, name))
+    merged.limit_without_price = merged.limit_without_price and not merged.limit_prices
     if extra.buy or extra.sell:
         merged.buy, merged.sell = (extra.buy, extra.sell) if override else (base.buy or extra.buy, base.sell or extra.sell)
     merged.cls = f"{base.cls} {extra.cls}"
@@ -206,6 +209,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         return None
     each = bool(_EACH.search(message))
     excluded: set[str] = set()
+    lead = Slots()
     questions: list[_Piece] = []
     context = Slots()
     drafts: list[_Draft] = []
@@ -237,6 +241,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         cue = piece.size and (s.companies and _ORDER_CUE.search(s.cls) or _EACH.search(s.cls))
         if current is None and not piece.verb and not cue:
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
+            if (s.brokers or s.broker_choice) and piece.noise_free(shouting):
+                lead = combine(lead, s, override=False)  # "vel for all: 10 QQQ, 10 IWM"
             continue
         if starts or current is None:
             previous = current.slots if current is not None else None
@@ -251,10 +257,15 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             continue
         current.slots = combine(current.slots, s, override=False)
         current.texts.append(piece.text)
-        if _ALL_OF_THEM.search(piece.text) and s.tif:
-            for draft in drafts:  # "Buy 15 DAL and 15 UAL, Velocity. Both MOO."
-                if draft.slots.tif is None and not draft.acts:
+        trailing = not s.companies and not piece.size
+        if trailing and (_ALL_OF_THEM.search(piece.text) or piece.noise_free(shouting)) and (s.tif or s.buy or s.sell):
+            for draft in drafts:  # "Buy 15 DAL and 15 UAL, Velocity. Both MOO.", "10 QQQ, 10 IWM, 5 GLD. buys, mkt"
+                if draft.acts:
+                    continue
+                if draft.slots.tif is None and s.tif:
                     draft.slots = replace(draft.slots, tif=s.tif)
+                if not (draft.slots.buy or draft.slots.sell) and (s.buy or s.sell):
+                    draft.slots = replace(draft.slots, buy=s.buy, sell=s.sell)
     context = replace(context, companies=tuple(m for m in context.companies if m.company.symbol not in excluded))
     if not drafts:
         if questions:  # a story around a question: answer the question
@@ -263,6 +274,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
                 last.slots = replace(last.slots, companies=context.companies[-1:])
             return [decide(Clause(last.text, last.slots, brokers, directory, shouting))]
         return None
+    if any(d.acts for d in drafts):  # "I put in an order for Target ... could you cancel that Target order?"
+        drafts = [d for d in drafts if d.acts or not _vague(d)]
     # "I still want to trim a bit, so sell 10 of my Delta shares": the complete order restates the vague one
     drafts = [d for i, d in enumerate(drafts) if not (
         _vague(d) and any(not _vague(later) and (later.slots.buy, later.slots.sell) == (d.slots.buy, d.slots.sell)
@@ -270,6 +283,19 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     if len(drafts) > 1 and any(not d.slots.companies and not d.acts and not (
             d.slots.quantities or d.slots.notionals or d.slots.portion) for d in drafts):
         return None  # "buy and sell 10 AAPL": a verb with nothing of its own; the whole message decides
+    for draft in drafts:
+        if not draft.acts and not draft.slots.brokers and not draft.slots.broker_choice and (lead.brokers or lead.broker_choice):
+            draft.slots = replace(draft.slots, brokers=lead.brokers, broker_choice=lead.broker_choice)
+    # "what are Coinbase and Robinhood trading at? buy 3 of each on Velocity": one order per company asked about
+    expanded = []
+    for draft in drafts:
+        symbols = list(dict.fromkeys(m.company.symbol for m in context.companies))
+        if not draft.slots.companies and _EACH.search(draft.slots.cls) and len(symbols) > 1 and not draft.acts:
+            expanded += [_Draft(replace(draft.slots, companies=(m,)), draft.texts)
+                         for m in {m.company.symbol: m for m in context.companies}.values()]
+        else:
+            expanded.append(draft)
+    drafts = expanded
     for draft in drafts:  # "At tomorrow morning's opening bell, kindly buy 50 shares of Southwest"
         if draft.slots.tif is None and context.tif and not draft.acts:
             draft.slots = replace(draft.slots, tif=context.tif)
@@ -294,7 +320,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if (not (draft.slots.quantities or draft.slots.notionals or draft.slots.portion) and context.quantities
                 and re.search(r"\b(?:them|those|it)\b", draft.slots.cls)):
             draft.slots = replace(draft.slots, quantities=context.quantities[-1:])  # "... 20 Domino's? if so buy them"
-        intents.append(decide(Clause(" ".join(draft.texts), draft.slots, brokers, directory, shouting)))
+        intents.append(decide(Clause(" and ".join(draft.texts), draft.slots, brokers, directory, shouting)))
     unclear = next((i for i in intents if i.kind is IntentKind.CLARIFY), None)
     if unclear is not None:
         return [unclear]

@@ -189,7 +189,9 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
                 return clarify(f"Which stock do you want to {side} {format(intent.quantity, 'f')} shares of?")
             return clarify(f"Which stock do you want to {side}, and how many shares (or what dollar amount)?")
         routing = {}
-        if not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order:
+        # a buy follow-up goes where the last order went; a sell goes where the shares are (the planner looks)
+        if (not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order
+                and (intent.side or state.last_order.side) == "buy"):
             routing = {"brokers": state.last_order.brokers}
         intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
     if intent.side is None and state.last_order is not None:

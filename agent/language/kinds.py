@@ -109,6 +109,7 @@ class Stock:
 
 
 _CHAT = frozenset("""
+bet lit fam bruh aight ight k kk sweet nice perfect awesome cool wow huh
 lemme gimme gonna wanna gotta tbh ngl lol idk imo btw fyi kinda sorta yall ya yo dude bro hey hi hello
 i i'm im i'd i'll i've me my mine we you your yours he she they it's its that's thats this those these there here
 like would could should will shall can may might must do does did done doing go going went get got
@@ -132,7 +133,9 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
         return Stock()
     tokens = left.split()
     # with the companies the directory knows found by the scan, inner filler is chat, not part of a name
-    words = [t for t in tokens if t.strip("?!,;:\"().").lower() not in filler | _CHAT] or tokens
+    words = [t for t in tokens if t.strip("?!,;:\"().").lower() not in filler | _CHAT]
+    if not words:
+        return Stock()  # only chat ("alright,"): the stock was not named
     caps = not clause.shouting and any(t.isupper() and len(t) > 1 for t in words)
     if all(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and not caps:
         return Stock(pronoun=True)
@@ -218,6 +221,8 @@ def _broker_problem(clause: Clause, kind: IntentKind) -> str | None:
         return which
     if slots.broker_choice is None and re.search(r"\bor\b", slots.cls):
         return which
+    if slots.broker_choice is None and not re.search(r"\b(?:and|both|each|plus|also|too)\b|&", clause.message, re.I):
+        return which  # "on velocity ... tradesphere" with no "and": one of them was meant, ask which
     return None
 
 
@@ -247,6 +252,9 @@ def _side(clause: Clause) -> str | None:
 
 def _order(clause: Clause) -> Intent | None:
     side = _side(clause)
+    if side is None and clause.slots.quantities and _MORE.search(clause.slots.cls) and not clause.slots.companies \
+            and not clause.asking and not clause.slots.notionals:
+        return Intent(kind=IntentKind.ORDER, refers="missing", **order_fields(clause.slots))  # "5 more": as the last order
     if side is None and _SAME_SIZE.search(clause.slots.cls) and clause.slots.companies and not clause.asking:
         found = stock(clause, FILLER[IntentKind.ORDER])  # "also the same quantity of Morgan Stanley": as the last order
         return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, size_ref="same",

@@ -25,7 +25,7 @@ from agent.language.vocabulary import NUM
 KEY_WORDS = tuple("""
 shares share stock stocks purchase please sell selling buying cancel cancelled order orders limit market price
 quantity position portfolio balance tomorrow opening closing close broker brokers brokerage cheapest fastest quickest
-cheaper faster quicker lowest commission commissions fees account holdings dollars thousand hundred million other
+cheaper faster quicker lowest commission commissions fees account holdings dollar dollars thousand hundred million other
 velocity tradesphere sphere quote trading everything instead actually another remaining dump unload
 until cancelled working today morning current currently trade would could should thanks thank what's worth invest
 them those these
@@ -55,7 +55,9 @@ _SHORTHAND = [
     (re.compile(r"\bu\b(?!\.)", re.I), "you"),
     (re.compile(r"\bb4\b", re.I), "before"),
     (re.compile(r"\bqty\b", re.I), "quantity"),
-    (re.compile(r"\bvelo\b", re.I), "velocity"),
+    (re.compile(r"\b(?:velo|vel)\b", re.I), "velocity"),
+    (re.compile(r"\binstead\s+of\s+(?:buying|selling|getting)\s+(?:a\s+|one\s+)?(?:whole\s+|full\s+)?shares?\b", re.I), " "),
+    (re.compile(r"\bactions?\s+of\b", re.I), "shares of"), (re.compile(r"(?<=\d\s)actions?\b", re.I), "shares"),
     (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
     (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
     (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),
@@ -124,6 +126,8 @@ def _closest_key_word(word: str) -> str | None:
 def _repaired(word: str, directory: CompanyDirectory) -> str:
     core = word.strip(".,!?;:\"()")
     lowered = core.lower()
+    if lowered.endswith("s") and (lowered[:-1] in KEY_WORDS or lowered[:-2] in KEY_WORDS):
+        return word  # "positions", "closes": a key word's plural or verb form is no typo
     if (len(core) < 4 or not core.isalpha() or lowered in KEY_WORDS or lowered in _ENGLISH or core.isupper()
             or directory.is_name(core)):
         return word

@@ -15,6 +15,7 @@ from text_to_num import alpha2digit
 from agent.language.vocabulary import NUM, ONE_AS_PRONOUN, SCALE
 
 _PROTECTED_ONE = "\ue000"
+_PROTECTED_NUMBER = {"two": "\ue002", "three": "\ue003", "four": "\ue004"}
 # text2num writes ordinals as 3rd, 5th: put the words back ("a third of it", "Fifth Third", "first thing")
 _ORDINALS = dict(zip(map(str, range(1, 11)), "first second third fourth fifth sixth seventh eighth ninth tenth".split(),
                      strict=True))
@@ -41,10 +42,15 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\bcapital\s+one\b", f"capital {_PROTECTED_ONE}", text, flags=re.I)
     text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)
     text = _COUPLE.sub(" 2 ", text)
+    text = re.sub(r"\b(the|these|those|both|all)\s+(two|three|four)\b(?!\s+(?:shares?|stocks?|hundred|thousand))",
+                  lambda m: f"{m[1]} {_PROTECTED_NUMBER[m[2].lower()]}", text, flags=re.I)  # "the two in Velocity"
     text = alpha2digit(text, "en", threshold=0)
+    text = re.sub(r"(?<![\d.])\bpoint\s+(\d+)\b", r"0.\1", text)  # "point five shares" is half a share, never five
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)(s?)\b", lambda m: _ORDINALS[m[1]] + m[2] if m[1] in _ORDINALS else m[0], text)
     text = _DOLLARS_AND_CENTS.sub(lambda m: f"${m['whole']}.{int(m['cents']):02d}", text)
     text = _SPOKEN_PRICE.sub(lambda m: f"{m['lead']} {m['whole']}.{m['cents']}", text)
+    for word, mark in _PROTECTED_NUMBER.items():
+        text = text.replace(mark, word)
     return text.replace(_PROTECTED_ONE, "one")
 
 

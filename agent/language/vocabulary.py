@@ -111,6 +111,7 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:pay|spend|go)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:obtain|get|fetch|receive)\s+{PRICE}{PER_SHARE}\s+or\s+(?:better|more|higher)\b",
+    rf"\b(?:at|with)\s+(?:a|an)\s+{PRICE}\s+(?:limit|lmt)\b",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
     rf"\b(?:get|for)\s+(?P<p>-?{NUM})\s*(?:dollars|bucks)?{PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below)\b",
@@ -144,13 +145,13 @@ NOTIONALS = [re.compile(p, re.I) for p in (
 QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
-BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing)?(?!\s+power)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
+BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
                  r"|load\s+up\s+on|snag|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
                  r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
-SELL = keywords(r"sell(?:ing)?|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
+SELL = keywords(r"sell(?:ing|s)?(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
                 r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of")
 CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch|dispose\s+of"
                    r"|get\s+out\s+of")
@@ -175,7 +176,7 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
 SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
-CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
+CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
                   r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
                   r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
@@ -187,7 +188,7 @@ COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
     r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
     r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)")
-REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy")
+REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy|replicate|duplicate|mirror|clone")
 LEAD = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|yo|please|pls|plz|kindly|hmm+|well|and|then|also|now|alright|great|cool"
     r"|thanks|thx|actually)\b[\s,!.:-]*)*"
@@ -199,7 +200,8 @@ QUESTION_START = re.compile(
     r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|do|does|did|show|list|display|tell|check|view"
     r"|see|give\s+me|gimme|pull\s+up|bring\s+up|lemme\s+see)\b", re.I)
 AMEND = re.compile(
-    r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|actually|scratch that|on second thought|correction)\b[\s,.!:-]*)*"
+    r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|actually|scratch that|on second thought|correction|fine|good|great"
+    r"|perfect|cool|alright|right|yes|yeah)\b[\s,.!:-]*)*"
     r"(?:(?:please\s+|pls\s+)?(?:make|change|set|update|switch|adjust|bump|increase|decrease|reduce|lower|raise|modify"
     r"|amend)\s+(?:it|that|this|the\s+(?:order|quantity|qty|size|amount|number|shares|trade|limit|price))\b"
     r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
@@ -222,7 +224,7 @@ INFO_KINDS = [
     (IntentKind.COMPARE_BROKERS, keywords(r"compar\w*|brokers?|fees?|commissions?|charges?|slippage|profiles?|difference",
                                      r"fast(?:est|er)?|quick(?:est|er)?|cheap(?:est|er)?|expensive|vs\.?|versus")),
     (IntentKind.QUOTE, keywords(r"quotes?|prices?|trading at|going for|trading|valued at|current(?:ly)? (?:at|price)",
-                           r"how much (?:is|are|does|do)", r"what(?:'s| is| are|s)? .+ at")),
+                           r"how much (?:is|are|does|do|costs?)", r"what(?:'s| is| are|s)? .+ at")),
     (IntentKind.ACCOUNT, keywords(r"accounts?")),
 ]
 
@@ -256,7 +258,8 @@ RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought "
     "send go ahead place submit execute do confirm book then"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
-    "do place same thing trade order again repeat copy likewise there here"))
+    "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
+    "good great fine please that"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all"))
 
