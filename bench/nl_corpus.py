@@ -161,6 +161,7 @@ def run_case(case: dict, model: str | None) -> Outcome:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nl-case-") as data:
         llm = {"model": model} if model else {"openai_api_key": None, "openai_base_url": None}
+        # with --model the key / base URL come from the environment, like the console's
         settings = AgentSettings(data_dir=data, now=OPEN, **llm)
         connections = BrokerConnections(settings)
         try:
@@ -216,6 +217,7 @@ def report(outcomes: list[Outcome], show: set[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench nl", description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=["tuning", "heldout", "both"], default="both")
+    parser.add_argument("--cases", type=Path, help="a JSON file of cases in the corpus format, instead of the corpus")
     parser.add_argument("--brokers", choices=["subprocess", "memory"], default="subprocess")
     parser.add_argument("--model", help="an LLM model name (with OPENAI_API_KEY or OPENAI_BASE_URL) instead of the offline model")
     parser.add_argument("--jobs", type=int, default=2, help="cases run side by side")
@@ -226,8 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.model and not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
         print("--model needs OPENAI_API_KEY or OPENAI_BASE_URL", file=sys.stderr)
         return 2
-    os.environ.pop("OPENAI_API_KEY", None) if not args.model else None
-    cases = [c for half in (("tuning", "heldout") if args.half == "both" else (args.half,)) for c in load(half)]
+    if not args.model:
+        os.environ.pop("OPENAI_API_KEY", None)
+        os.environ.pop("OPENAI_BASE_URL", None)
+    if args.cases:
+        cases = [c | {"half": "cases"} for c in json.loads(args.cases.read_text())]
+    else:
+        cases = [c for half in (("tuning", "heldout") if args.half == "both" else (args.half,)) for c in load(half)]
     if args.only:
         cases = [c for c in cases if c["name"] in args.only and c["half"] == "tuning"]
     if not cases:
@@ -238,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             outcomes = list(pool.map(lambda c: run_case(c, args.model), cases))
     show = {"tuning", "heldout"} if args.failures == "both" else set() if args.failures == "none" else {args.failures}
+    show.add("cases")
     figures = report(outcomes, show)
     print(json.dumps({"figure": "nl_corpus", "model": args.model or "offline", "brokers": args.brokers,
                       "accuracy_pct": figures, "cases": len(cases),

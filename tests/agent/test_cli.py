@@ -57,3 +57,16 @@ def test_bad_usage_and_configuration_exit_2(tmp_path):
     assert run_cli(data_dir=tmp_path).returncode == 2
     out = run_cli("--remote", "http://127.0.0.1:9", "hi", data_dir=tmp_path)
     assert out.returncode == 2 and "TRADING_API_KEY" in out.stderr
+
+
+def test_yes_approves_every_order_of_a_message_and_the_conversation_carries_on(tmp_path):
+    """'buy 20 Visa and 15 Mastercard' stages two orders; --yes places both; a follow-up in the same session sells
+    where the shares are."""
+    first = run_cli("--json", "--yes", "--session", "s", "buy 20 Visa and 15 Mastercard", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    placed = [c for c in json.loads(first.stdout.strip().splitlines()[-1])["tool_calls"] if c["tool"] == "place_order"]
+    assert sorted((c["arguments"]["symbol"], c["arguments"]["quantity"], c["output"]["status"]) for c in placed) == [
+        ("MA", "15", "filled"), ("V", "20", "filled")]
+    second = run_cli("--json", "--yes", "--session", "s", "now dump half of the visa", data_dir=tmp_path)
+    [sold] = [c for c in json.loads(second.stdout.strip().splitlines()[-1])["tool_calls"] if c["tool"] == "place_order"]
+    assert (sold["server"], sold["arguments"]) == ("tradesphere", {"symbol": "V", "side": "sell", "quantity": "10"})

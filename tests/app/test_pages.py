@@ -73,6 +73,24 @@ def test_reject_places_nothing():
     assert "not placed" in _texts(at).lower()
 
 
+def test_several_orders_get_one_card_each_and_are_decided_one_by_one():
+    """'buy 20 Visa and 15 Mastercard' shows two cards; approving one and rejecting the other places only the first,
+    and only once both have a decision."""
+    at = app()
+    at.chat_input[0].set_value("buy 20 Visa and 15 Mastercard").run()
+    assert not at.exception
+    approves = [b for b in at.button if b.label == "Approve"]
+    assert len(approves) == 2 and [b for b in at.button if b.label == "Approve all"]
+    approves[0].click().run()
+    assert not any(_broker_orders().values()), "nothing goes out until every card has a decision"
+    assert "waiting for your decision on the other orders" in _texts(at)
+    [b for b in at.button if b.label == "Reject"][0].click().run()
+    assert not at.exception
+    orders = _broker_orders()["tradesphere"]
+    assert [(o["symbol"], o["status"]) for o in orders] == [("V", "filled")]
+    assert "rejected the buy order for MA" in _texts(at)
+
+
 def test_settings_store_a_key_in_keyring_and_never_show_it(memory_keyring):
     """A stored key goes to keyring and appears in no element afterwards."""
     at = app()
