@@ -252,6 +252,7 @@ def broker_env(settings: AgentSettings) -> dict[str, str]:
             env[key] = str(value)
     for secret in ("OPENAI_API_KEY", "TRADING_API_KEY", "API_KEY"):
         env.pop(secret, None)  # a broker subprocess has no use for the person's keys
+    env["TRADING_CONFIRM_ORDERS"] = "off"  # the console's approval card is the person's yes (issue #15)
     return env
 
 

@@ -70,7 +70,8 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
         return [replace(whole, symbol_text=c.symbol, company=c.name) for c in symbols]  # "where are PANW and CRWD?"
     if (CONFIRM.search(message) and not (slots.buy or slots.sell or slots.companies or slots.quantities
                                          or slots.notionals) and not CANCEL.search(message) and not NOT_YET.search(message)):
-        return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
+        return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM, brokers=slots.brokers,
+                       broker_choice=slots.broker_choice)]
     if needs_clauses(message, slots):
         parts = read_clauses(message, brokers, companies, shouting)
         if parts:

@@ -182,6 +182,19 @@ def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool, p
     return merged
 
 
+def _fill_brokers_before(drafts: list[_Draft], end: int) -> None:
+    """A broker said after orders that name none applies to them, on the same side: "10 LMT and 10 NOC on
+    TradeSphere and 5 GD on Velocity". A sell is not moved by a buy's broker: it goes where its shares are."""
+    for index, draft in enumerate(drafts[:end]):
+        if draft.acts or draft.slots.brokers or draft.slots.broker_choice:
+            continue
+        side = (draft.slots.buy, draft.slots.sell)
+        later = next((d.slots for d in drafts[index + 1:] if not d.acts and (d.slots.brokers or d.slots.broker_choice)
+                      and (d.slots.buy, d.slots.sell) in (side, (False, False))), None)
+        if later is not None:
+            draft.slots = replace(draft.slots, brokers=later.brokers, broker_choice=later.broker_choice)
+
+
 def _vague(draft: _Draft) -> bool:
     s = draft.slots
     return (s.buy or s.sell) and not (s.quantities or s.notionals or s.portion is not None) and not CANCEL.search(s.cls)
@@ -223,8 +236,14 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             excluded.update(m.company.symbol for m in s.companies)
             continue
         if piece.correction and current is not None:
-            current.slots = combine(current.slots, s, override=True)
-            current.texts.append(piece.text)
+            named = {m.company.symbol for m in s.companies}
+            target = next((d for d in reversed(drafts) if named & {m.company.symbol for m in d.slots.companies}), current)
+            if named and target.slots.brokers and (s.brokers or s.broker_choice):
+                _fill_brokers_before(drafts, drafts.index(target))  # "X and Y on velocity. no wait, put Y on ..."
+            fix = replace(s, companies=()) if named and target is not current or named <= {
+                m.company.symbol for m in target.slots.companies} else s
+            target.slots = combine(target.slots, fix, override=True)
+            target.texts.append(piece.text)
             continue
         if not piece.verb and piece.follow_up(Clause(piece.text, s, brokers, directory, shouting)):
             drafts.append(_Draft(s, [piece.text], acts=True))
@@ -238,7 +257,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
         continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers)
         starts = piece.verb or (complete and (continues or list_item))
-        cue = piece.size and (s.companies and _ORDER_CUE.search(s.cls) or _EACH.search(s.cls))
+        cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls))
         if current is None and not piece.verb and not cue:
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
             if (s.brokers or s.broker_choice) and piece.noise_free(shouting):
@@ -303,13 +322,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
                 r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
             draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
-    # a broker said after orders that name none applies to them: "10 LMT and 10 NOC on TradeSphere and 5 GD on Velocity"
-    for index, draft in enumerate(drafts):
-        if draft.acts or draft.slots.brokers or draft.slots.broker_choice:
-            continue
-        later = next((d.slots for d in drafts[index + 1:] if not d.acts and (d.slots.brokers or d.slots.broker_choice)), None)
-        if later is not None:
-            draft.slots = replace(draft.slots, brokers=later.brokers, broker_choice=later.broker_choice)
+    _fill_brokers_before(drafts, len(drafts))
+    orders = [d for d in drafts if not d.acts]
+    if len(orders) > 1 and all(not (d.slots.buy or d.slots.sell) and d.slots.companies and d.slots.quantities
+                               for d in orders):
+        for draft in orders:  # a list of orders with no side at all, "50 F on tradesphere and 50 GM on velocity": buys
+            draft.slots = replace(draft.slots, buy=True)
     intents = []
     for draft in drafts:
         own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)

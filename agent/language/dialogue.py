@@ -45,6 +45,8 @@ class DialogueState:
     order_ids: list[tuple[str, str]] = field(default_factory=list)
     """(broker, order id) of the orders placed by the last message that placed any."""
     quote: dict | None = None
+    recent_orders: list[str] = field(default_factory=list)
+    """The stock of each of the person's turns that placed orders, oldest first (one entry a turn)."""
 
     # ------------------------------------------------------------------------------------ learning
 
@@ -80,6 +82,8 @@ class DialogueState:
                                           brokers=tuple(dict.fromkeys(r.broker for r in placed)), broker_choice=None,
                                           follow_up=FollowUp.NONE)
             self.last_order_placed = True
+            symbols = list(dict.fromkeys(str(r.data.get("symbol")) for r in placed))
+            self.recent_orders.append(symbols[0] if len(symbols) == 1 else "+".join(symbols))
             self.symbol, self.symbol_from, self.broker = last.data.get("symbol") or self.symbol, "order", last.broker
         for r in results:
             if r.tool == "get_quote" and r.ok and r.data.get("symbol"):
@@ -136,7 +140,9 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     size = {}
     if current.quantity is not None or current.notional is not None or current.portion is not None:
         size = {"quantity": current.quantity, "notional": current.notional, "portion": current.portion}
-    if current.follow_up is FollowUp.CONFIRM:
+    if current.follow_up is FollowUp.CONFIRM:  # "do it on the cheaper one": what was priced, where now said
+        if current.brokers or current.broker_choice:
+            return replace(previous, follow_up=FollowUp.NONE, brokers=current.brokers, broker_choice=current.broker_choice)
         return replace(previous, follow_up=FollowUp.NONE)
     if current.follow_up is FollowUp.REVERSE:
         side = current.side or ("sell" if previous.side == "buy" else "buy")
@@ -144,6 +150,8 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
         size = size or ({"quantity": previous.quantity} if previous.quantity is not None else {})
         if not size or (side == "buy" and size.get("portion") is not None):
             return clarify(f"How many shares of {_shown(previous)} do you want to {side}?")
+        if side == "sell" and not current.brokers and not current.broker_choice:
+            routing |= {"brokers": (), "broker_choice": None}  # "sell all of it": where the shares are, every broker
         return Intent(kind=IntentKind.ORDER, side=side, symbol_text=previous.symbol_text, company=previous.company,
                       order_type=current.order_type, limit_price=current.limit_price,
                       time_in_force=current.time_in_force, **size, **routing)
@@ -172,6 +180,10 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         return replace(intent, symbol_text=state.symbol, company=state.company, refers=None)
     if intent.kind is not IntentKind.ORDER:
         return intent
+    if intent.refers == "pronoun" or intent.follow_up is FollowUp.REVERSE:
+        recent = list(dict.fromkeys(state.recent_orders[-2:]))
+        if len(recent) > 1 and state.symbol_from == "order":  # "sell half of it" after PEP and DG: which one?
+            return clarify(f"Which stock do you mean: {' or '.join(recent)}?")
     if intent.follow_up is FollowUp.CONFIRM and state.last_order_placed:
         return clarify("That order was already sent. What would you like to do next?")
     if intent.follow_up is FollowUp.REVERSE and state.symbol_from != "order" and state.symbol:

@@ -28,7 +28,7 @@ quantity position portfolio balance tomorrow opening closing close broker broker
 cheaper faster quicker lowest commission commissions fees account holdings dollar dollars thousand hundred million other
 velocity tradesphere sphere quote trading everything instead actually another remaining dump unload
 until cancelled working today morning current currently trade would could should thanks thank what's worth invest
-them those these
+them those these half quarter third
 """.split())
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
 _ENGLISH = frozenset("""
@@ -58,6 +58,7 @@ _SHORTHAND = [
     (re.compile(r"\b(?:velo|vel)\b", re.I), "velocity"),
     (re.compile(r"\binstead\s+of\s+(?:buying|selling|getting)\s+(?:a\s+|one\s+)?(?:whole\s+|full\s+)?shares?\b", re.I), " "),
     (re.compile(r"\bactions?\s+of\b", re.I), "shares of"), (re.compile(r"(?<=\d\s)actions?\b", re.I), "shares"),
+    (re.compile(r"\bteh\b", re.I), "the"), (re.compile(r"\b(?:thm|thme|tem)\b", re.I), "them"),
     (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
     (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
     (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),

@@ -254,7 +254,8 @@ def unknown_broker(rest: str, kind: IntentKind) -> str | None:
                 rf"\b{name}\s+(?:brokers?|brokerage)\b")
     for pattern in patterns:
         m = re.search(pattern, rest, re.I)
-        if m and m["name"].lower() not in NOT_A_BROKER and not re.fullmatch(r"[A-Z]{1,5}", m["name"]):
-            return m["name"]
+        name = m["name"].rstrip(".,!?") if m else ""
+        if m and name.lower() not in NOT_A_BROKER and not re.fullmatch(r"[A-Z]{1,5}", name) and not name.isdigit():
+            return name
     return None
 

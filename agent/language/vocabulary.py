@@ -112,6 +112,7 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:obtain|get|fetch|receive)\s+{PRICE}{PER_SHARE}\s+or\s+(?:better|more|higher)\b",
     rf"\b(?:at|with)\s+(?:a|an)\s+{PRICE}\s+(?:limit|lmt)\b",
+    rf"(?<![\w.$])\$?(?P<p>\d+\.\d{{1,4}})\s+(?:lmt|limit)\b",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
     rf"\b(?:get|for)\s+(?P<p>-?{NUM})\s*(?:dollars|bucks)?{PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below)\b",
@@ -176,7 +177,8 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
 SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
-CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
+CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off",
+                  r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?orders?", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
                   r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
                   r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
@@ -200,7 +202,7 @@ QUESTION_START = re.compile(
     r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|do|does|did|show|list|display|tell|check|view"
     r"|see|give\s+me|gimme|pull\s+up|bring\s+up|lemme\s+see)\b", re.I)
 AMEND = re.compile(
-    r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|actually|scratch that|on second thought|correction|fine|good|great"
+    r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|uh+|actually|scratch that|on second thought|correction|fine|good|great"
     r"|perfect|cool|alright|right|yes|yeah)\b[\s,.!:-]*)*"
     r"(?:(?:please\s+|pls\s+)?(?:make|change|set|update|switch|adjust|bump|increase|decrease|reduce|lower|raise|modify"
     r"|amend)\s+(?:it|that|this|the\s+(?:order|quantity|qty|size|amount|number|shares|trade|limit|price))\b"
@@ -256,7 +258,7 @@ FILLER[IntentKind.PORTFOLIO] = FILLER[IntentKind.ORDERS] | frozenset(split_words
 RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "make change set update switch adjust bump increase decrease reduce lower raise modify amend order quantity qty size "
     "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought "
-    "send go ahead place submit execute do confirm book then"))
+    "send go ahead place submit execute do confirm book then uh um"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "good great fine please that"))

@@ -58,7 +58,7 @@ def test_a_company_only_mentioned_is_what_grab_2_means():
 
 @pytest.mark.parametrize(("follow_up", "expected"), [
     ("add 5 more", {"side": "buy", "symbol_text": "AMD", "quantity": D(5), "brokers": (VE,)}),
-    ("dump a third of it", {"side": "sell", "symbol_text": "AMD", "portion": D(1) / D(3), "brokers": (VE,)}),
+    ("dump a third of it", {"side": "sell", "symbol_text": "AMD", "portion": D(1) / D(3), "brokers": ()}),  # where held
     ("repeat that on the other broker", {"side": "buy", "symbol_text": "AMD", "quantity": D(9), "brokers": (TS,)}),
     ("make it 20", {"side": "buy", "symbol_text": "AMD", "quantity": D(20), "brokers": (VE,)}),
 ])

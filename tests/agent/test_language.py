@@ -326,12 +326,13 @@ CONVERSATIONS = [
     (["Buy 10 AMD on Velocity", "also on the other broker"], buy("AMD", quantity=D(10), brokers=(TS,))),
     (["Buy 10 AMD on Velocity", "same thing on both brokers"], buy("AMD", quantity=D(10), brokers=BOTH, broker_choice="all")),
     (["Buy 10 AMD on Velocity", "sell the same on tradesphere"], sell("AMD", quantity=D(10), brokers=(TS,))),
-    (["Buy 10 AMD on Velocity", "and sell it tomorrow at the open"], sell("AMD", quantity=D(10), time_in_force="opg", brokers=(VE,))),
-    (["Buy 10 AMD on Velocity limit 100", "now sell them at the close"], sell("AMD", quantity=D(10), time_in_force="cls", brokers=(VE,))),
-    (["Buy 10 AMD on Velocity", "sell half of them"], sell("AMD", portion=D("0.5"), brokers=(VE,))),
+    # a sell that names no broker goes where the shares are: the planner looks at the positions (brokers left empty)
+    (["Buy 10 AMD on Velocity", "and sell it tomorrow at the open"], sell("AMD", quantity=D(10), time_in_force="opg")),
+    (["Buy 10 AMD on Velocity limit 100", "now sell them at the close"], sell("AMD", quantity=D(10), time_in_force="cls")),
+    (["Buy 10 AMD on Velocity", "sell half of them"], sell("AMD", portion=D("0.5"))),
     (["sell 20 NVDA on tradesphere", "buy them back if it drops to 100"],
      buy("NVDA", quantity=D(20), order_type="limit", limit_price=D(100), brokers=(TS,))),
-    (["buy 10 AMD on the fastest broker", "sell it at the close"], sell("AMD", quantity=D(10), time_in_force="cls", broker_choice="fastest")),
+    (["buy 10 AMD on the fastest broker", "sell it at the close"], sell("AMD", quantity=D(10), time_in_force="cls")),
     # what cannot be resolved becomes a question
     (["make it 20"], asks("which order")),
     (["show my positions", "make it 20"], asks("which order")),
