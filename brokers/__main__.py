@@ -1,4 +1,5 @@
-"""`python -m brokers serve <id> [--transport stdio|sse|streamable-http --host H --port N]` and `python -m brokers list`."""
+"""`python -m brokers serve <id> [--transport stdio|sse|streamable-http --host H --port N]`, `python -m brokers list`,
+and the kill switch: `python -m brokers halt <id> [--reason TEXT]` / `python -m brokers resume <id>`."""
 
 from __future__ import annotations
 
@@ -46,6 +47,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _halt_or_resume(args: argparse.Namespace) -> int:
+    """Flip the broker's kill switch in its database: every process serving it sees it on its next order tool call."""
+    from datetime import UTC, datetime
+
+    from brokers.controls import set_halted
+    from brokers.persistence import BrokerDatabase
+    from brokers.profiles import get_profile
+
+    settings = get_settings()
+    profile = get_profile(args.broker)
+    database = BrokerDatabase(settings.database_url_for(profile.id), profile.id)
+    try:
+        halted = args.command == "halt"
+        reason = (args.reason or "halted by the operator").strip()[:500] if halted else None
+        set_halted(database, halted, reason, datetime.now(UTC))
+    finally:
+        database.dispose()
+    if halted:
+        print(f"{profile.id} halted: {reason}. Order tools are refused and nothing fills until "
+              f"`python -m brokers resume {profile.id}`.")
+    else:
+        print(f"{profile.id} resumed: order tools work again.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m brokers", description="Paper-trading broker MCP servers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,8 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1", help="bind address for HTTP transports (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8001)
     serve.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    halt = commands.add_parser("halt", help="kill switch: refuse every order tool of a broker, fill nothing")
+    halt.add_argument("broker", help="broker id, e.g. tradesphere")
+    halt.add_argument("--reason", help="why (repeated in every refusal)")
+    resume = commands.add_parser("resume", help="lift a halt")
+    resume.add_argument("broker", help="broker id, e.g. tradesphere")
     args = parser.parse_args(argv)
     try:
+        if args.command in ("halt", "resume"):
+            return _halt_or_resume(args)
         return _list() if args.command == "list" else _serve(args)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -328,6 +329,11 @@ class OrderView(BaseModel):
     stop_loss_limit_price: WireDecimal | None = None
     replaces: str | None = None
     """The order this one replaced."""
+    confirmation: str | None = None
+    """How the person's yes was given for this call: `elicited` (asked through MCP elicitation), `token` (a
+    confirmation token from a preview), or None (confirmation is off, or nothing new was placed)."""
+    environment: Literal["paper"] = "paper"
+    """Every broker here trades a paper account: no real money moves."""
     message: str
     """One line a trader reads: what happened and what happens next."""
 
@@ -364,6 +370,7 @@ class Estimate(BaseModel):
     buying_power: WireDecimal
     would_be_rejected: str | None
     """The reason the broker would refuse this order now, if it would."""
+    environment: Literal["paper"] = "paper"
     message: str
 
 
@@ -379,6 +386,7 @@ class PositionView(BaseModel):
     unrealized_pnl_pct: WireDecimal | None
     realized_pnl: WireDecimal
     sector: str
+    environment: Literal["paper"] = "paper"
 
 
 class PositionsResult(BaseModel):

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from brokers.book import ACTIVE_STATUSES, Book, OrderRecord, PositionRecord, orders
@@ -54,7 +54,16 @@ from brokers.domain import (
     TimeInForce,
     _positive,
 )
-from brokers.errors import DuplicateClientOrderId, InvalidRequest, OrderNotFound, TradingDisabled, shorten
+from brokers import controls
+from brokers.errors import (
+    DailyLimitExceeded,
+    DuplicateClientOrderId,
+    InvalidRequest,
+    OrderNotFound,
+    TradingDisabled,
+    TradingHalted,
+    shorten,
+)
 from brokers.market_data import Prices, Quote, SimulatedFeed
 from brokers.money import ZERO, money, plain, round_down, usd
 from brokers.persistence import BrokerDatabase
@@ -68,6 +77,9 @@ ORDER_STATUS_FILTERS = ("all", "active", *(s.value for s in OrderStatus))
 MAX_LIST_LIMIT = 500
 EQUITY_CURVE_POINTS = 500
 T = TypeVar("T")
+Gate = Callable[[Connection], None]
+"""Run inside an order tool's write transaction before anything changes (a confirmation token is spent there, so
+the token and the order commit together); raising rolls everything back."""
 MINUTE = timedelta(minutes=1)
 REPLACEABLE = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price", "time_in_force")
 
@@ -89,6 +101,8 @@ class Plan:
     """A stop whose trigger the price has already reached."""
     mark: Decimal | None = None
     """A trailing stop's starting high-water (sell) or low-water (buy) mark: the last price now."""
+    cap_value: Decimal = ZERO
+    """The value the notional limits count: a buy priced at the worse of the quote and its limit."""
 
 
 class BrokerEngine:
@@ -154,12 +168,13 @@ class BrokerEngine:
 
     # ----------------------------------------------------------------- orders
 
-    def place_order(self, request: OrderRequest) -> OrderView:
+    def place_order(self, request: OrderRequest, gate: Gate | None = None) -> OrderView:
         """Place an order: fill it now, queue it for its time, rest it (limit), or reject it with the numbers."""
         self._require_trading()
         request = self._with_symbol(request)
         fingerprint = request.fingerprint()
         with self._writing() as book:
+            self._guard(book, gate)
             book.load(request.symbol, request.client_order_id)
             now = self.clock.now()
             self._process_due(book, now)
@@ -173,7 +188,10 @@ class BrokerEngine:
                     )
                 order, note = existing, "Already placed with this client_order_id; nothing new was placed."
             else:
-                order, note = self._new_order(book, request, fingerprint, now), None
+                plan = self._plan(book, request, now)
+                if plan.reject_reason is None:
+                    self._count_today(book, now, plan.cap_value)
+                order, note = self._new_order(book, request, fingerprint, now, plan=plan), None
         # The view is built after the commit: the write lock is held only while the book changes.
         if note is None and order.status == OrderStatus.REJECTED:
             log.info("%s rejected order %s: %s", self.profile.id, order.id, order.reject_reason)
@@ -287,10 +305,11 @@ class BrokerEngine:
             message=message,
         )
 
-    def cancel_order(self, order_ref: str) -> OrderView:
+    def cancel_order(self, order_ref: str, gate: Gate | None = None) -> OrderView:
         """Cancel a queued or open order by id or client_order_id."""
         self._require_trading()
         with self._writing() as book:
+            self._guard(book, gate)
             book.load()
             now = self.clock.now()
             self._process_due(book, now)
@@ -311,7 +330,7 @@ class BrokerEngine:
                 )
         return self._view(order, note=note)
 
-    def replace_order(self, order_ref: str, **changes: object) -> OrderView:
+    def replace_order(self, order_ref: str, gate: Gate | None = None, **changes: object) -> OrderView:
         """Replace a queued or open order with one that differs in size, prices or time in force.
 
         The old order becomes `replaced` and the new one carries `replaces: <old id>`, both in one transaction; a
@@ -325,6 +344,7 @@ class BrokerEngine:
         if not changes:
             raise InvalidRequest(f"replace_order needs at least one of {', '.join(REPLACEABLE)}")
         with self._writing() as book:
+            self._guard(book, gate)
             book.load()
             now = self.clock.now()
             self._process_due(book, now)
@@ -355,6 +375,8 @@ class BrokerEngine:
             plan = self._plan(book, request, now, oco_group=old.parent_id)
             if plan.reject_reason:
                 raise InvalidRequest(f"order {old.id} was not replaced (it is unchanged): {plan.reject_reason}")
+            # Only what the replacement adds counts against today's limit (the old order was counted when placed).
+            self._count_today(book, now, plan.cap_value - self._plan(book, before, now).cap_value, old.id)
             new = self._new_order(book, request, request.fingerprint(), now, plan=plan, replacing=old)
         return self._view(new, note=f"It replaces order {old.id}.")
 
@@ -386,13 +408,24 @@ class BrokerEngine:
         rows = self._read(lambda book, _now, _active: book.orders(query))
         return [self._view(row) for row in rows]
 
+    def find_order(self, order_ref: str) -> OrderView:
+        """One order by id or client_order_id, as it stands now."""
+        return self._view(self._read(lambda book, _now, _active: self._find(book, order_ref)))
+
+    def has_client_order_id(self, client_order_id: str) -> bool:
+        """Whether an order already carries this client_order_id (a retry of it places nothing new)."""
+        ref = str(client_order_id).strip()
+        query = select(orders.c.seq).where(orders.c.client_order_id == ref)
+        with self.db.read() as connection:
+            return connection.execute(query).first() is not None
+
     def process_due(self) -> int:
         """Fill, rest or expire every queued/open order whose time has come; returns how many are still active."""
         return self._read(lambda _book, _now, active: len(active))
 
     # ----------------------------------------------------------------- holdings
 
-    def add_position(self, symbol: str, quantity: object, purchase_price: object) -> PositionView:
+    def add_position(self, symbol: str, quantity: object, purchase_price: object, gate: Gate | None = None) -> PositionView:
         """Record a holding bought elsewhere (an import): position at that cost, cash untouched."""
         self._require_trading()
         security = self.directory.resolve(symbol)
@@ -403,6 +436,7 @@ class BrokerEngine:
         if not self.profile.fractional_shares and qty != qty.to_integral_value():
             raise InvalidRequest(f"{self.profile.name} holds whole shares only; quantity {plain(qty)} is fractional")
         with self._writing() as book:
+            self._guard(book, gate)
             book.load(security.symbol)
             now = self.clock.now()
             self._process_due(book, now)
@@ -452,6 +486,34 @@ class BrokerEngine:
         if self.limits.read_only:
             raise TradingDisabled(f"{self.profile.name} is in read-only mode: orders and imports are refused")
 
+    def halt_state(self) -> controls.HaltState:
+        """The kill switch as the database has it now."""
+        return controls.read_halt_state(self.db)
+
+    def _guard(self, book: Book, gate: Gate | None) -> None:
+        """Inside an order tool's transaction, before any change: refuse while halted, then run the caller's gate."""
+        state = controls.halt_state(book.connection, self.profile.id)
+        if state.halted:
+            raise TradingHalted(halted_text(self.profile, state))
+        if gate is not None:
+            gate(book.connection)
+
+    def _count_today(self, book: Book, now: datetime, value: Decimal, replacing: str | None = None) -> None:
+        """Add `value` to what was placed today, refusing it (nothing written) past the broker's per-day limit."""
+        cap = self.limits.max_daily_notional
+        if cap is None or value <= 0:
+            return
+        day = controls.new_york_day(now)
+        placed = controls.placed_on(book.connection, day)
+        if placed + value > cap:
+            what = f"the replacement of order {replacing} adds" if replacing else "this order is"
+            raise DailyLimitExceeded(
+                f"{what} {usd(value)}; with {usd(placed)} already placed today ({day}, New York) that is over "
+                f"{self.profile.name}'s daily limit of {usd(cap)} ({usd(max(cap - placed, ZERO))} left today); "
+                "nothing was placed"
+            )
+        controls.add_placed(book.connection, day, value)
+
     def _with_symbol(self, request: OrderRequest) -> OrderRequest:
         symbol = self.directory.resolve(request.symbol).symbol
         return request if symbol == request.symbol else request.model_copy(update={"symbol": symbol})
@@ -495,7 +557,10 @@ class BrokerEngine:
         quantity = request.quantity or self._shares_for(request.notional, price)
         value = money(quantity * price) if quantity else ZERO
         fees = self.profile.commission.fee(quantity, value) if quantity else ZERO
-        trade = Trade(request.symbol, request.side, quantity, request.notional, price, value, fees)
+        # A marketable buy limit is priced at the quote but may pay up to its limit: the limits count the limit.
+        cap_price = max(price, request.limit_price) if buy and request.limit_price is not None else price
+        cap_value = money(quantity * cap_price) if quantity else ZERO
+        trade = Trade(request.symbol, request.side, quantity, request.notional, price, value, fees, cap_value)
         available = Available(
             money=self._buying_power(book),
             money_name="buying power",
@@ -505,7 +570,8 @@ class BrokerEngine:
         reason = broken_rule(self.profile, self.limits, trade, available)
         if reason:
             status, fills_now, executes_at, expires_at = OrderStatus.REJECTED, False, None, None
-        return Plan(quantity, price, value, fees, fills_now, status, executes_at, expires_at, reason, triggered, mark)
+        return Plan(quantity, price, value, fees, fills_now, status, executes_at, expires_at, reason, triggered, mark,
+                    cap_value)
 
     def _slipped(self, price: Decimal, order_type: OrderType | str, side: Side | str) -> Decimal:
         """A market fill (a market order, or a stop once triggered) pays the broker's slippage; a limit never does."""
@@ -621,6 +687,8 @@ class BrokerEngine:
         active = book.active_orders()
         if not active:
             return []
+        if controls.halt_state(book.connection, self.profile.id).halted:
+            return active  # a halted broker fills nothing: queued and resting orders wait for the resume
         due = [o for o in active if o.status == OrderStatus.QUEUED.value and o.executes_at and o.executes_at <= now]
         for order in sorted(due, key=lambda o: o.executes_at):
             self._walk(book, order.executes_at - MINUTE)
@@ -934,6 +1002,14 @@ def _trigger_text(row: OrderRecord) -> str:
         mark = "high" if row.side == Side.SELL.value else "low"
         return f"; {mark} so far {usd(row.high_water_mark)}, it triggers at {usd(level)}"
     return ""
+
+
+def halted_text(profile: BrokerProfile, state: controls.HaltState) -> str:
+    """Why an order tool is refused while the broker is halted (the operator's reason first)."""
+    since = f" since {eastern(state.changed_at)}" if state.changed_at else ""
+    why = f": {state.reason}" if state.reason else ""
+    return (f"{profile.name} is halted{since}{why}. Orders, cancels, replaces and imports are refused and nothing "
+            f"fills until `python -m brokers resume {profile.id}`; reads still work.")
 
 
 def _size(quantity: Decimal | None, notional: Decimal | None, symbol: str) -> str:

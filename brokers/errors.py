@@ -35,3 +35,11 @@ def shorten(text: str, limit: int = 40) -> str:
     """A bad value quoted back to the caller, cut so a 5,000-character input does not flood a message."""
     text = str(text)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class TradingHalted(BrokerError):
+    """The broker's kill switch is on (`python -m brokers halt`): every order tool is refused, reads work."""
+
+
+class DailyLimitExceeded(BrokerError):
+    """The order would take what was placed today past the broker's per-day limit: nothing was placed."""

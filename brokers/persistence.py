@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     TypeDecorator,
     bindparam,
     create_engine,
@@ -164,6 +165,41 @@ class PositionRow(Base):
     """Total cost of the shares held, in cents (fees are tracked apart)."""
     realized_pnl: Mapped[Decimal] = mapped_column(DecimalText)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ControlRow(Base):
+    """The broker's kill switch (revision 0003): one row per broker once it was ever halted."""
+
+    __tablename__ = "broker_controls"
+
+    broker: Mapped[str] = mapped_column(String(32), primary_key=True)
+    halted: Mapped[bool]
+    reason: Mapped[str | None] = mapped_column(String(500))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyNotionalRow(Base):
+    """What orders placed on one New York day add up to (revision 0003), for the per-day limit."""
+
+    __tablename__ = "daily_notional"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    placed: Mapped[Decimal] = mapped_column(DecimalText)
+
+
+class ConfirmationRow(Base):
+    """A single-use confirmation token handed out with a preview (revision 0003); only its hash is stored."""
+
+    __tablename__ = "confirmations"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(32))
+    arguments: Mapped[str] = mapped_column(Text)
+    """The canonical JSON of the arguments it confirms (to say which one differs)."""
+    caller: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 _LOCK_ACCOUNT = select(AccountRow.__table__.c.broker).where(AccountRow.__table__.c.broker == bindparam("broker")).with_for_update()

@@ -9,6 +9,7 @@ import tomllib
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,6 +54,8 @@ class RiskLimits(BaseModel):
     """Only these tickers may be traded; None means every listed symbol."""
     read_only: bool = False
     """Refuse every order tool (place, cancel, import)."""
+    max_daily_notional: Decimal | None = None
+    """Most that orders placed in one New York day may add up to, in dollars; None means no daily limit."""
 
 
 class BrokerProfile(BaseModel):
@@ -76,6 +79,8 @@ class BrokerProfile(BaseModel):
     slippage_bps: Decimal = Decimal("0")
     """Extra price movement against market orders, in basis points."""
     limits: RiskLimits = RiskLimits()
+    confirm_orders: Literal["off", "token", "elicit"] | None = None
+    """How order tools get the person's yes when TRADING_CONFIRM_ORDERS is unset; None means `elicit`."""
 
     @field_validator("starting_cash")
     @classmethod

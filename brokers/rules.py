@@ -27,6 +27,8 @@ class Trade:
     price: Decimal
     value: Decimal
     fees: Decimal
+    cap_value: Decimal | None = None
+    """What the notional limits count (a buy at the worse of the quote and its limit); None: `value`."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ def broken_rule(profile: BrokerProfile, limits: RiskLimits, trade: Trade, availa
         return f"notional {usd(trade.notional)} buys less than the smallest tradable quantity at {usd(trade.price)}"
     if not profile.fractional_shares and trade.quantity != trade.quantity.to_integral_value():
         return f"{profile.name} trades whole shares only; quantity {plain(trade.quantity)} is fractional"
-    if limits.max_order_notional is not None and trade.value > limits.max_order_notional:
-        return (f"order value {usd(trade.value)}{at} is over {profile.name}'s per-order limit of "
+    counted = trade.value if trade.cap_value is None else trade.cap_value
+    if limits.max_order_notional is not None and counted > limits.max_order_notional:
+        return (f"order value {usd(counted)}{at} is over {profile.name}'s per-order limit of "
                 f"{usd(limits.max_order_notional)}")
     if trade.side is Side.BUY:
         needed = trade.value + trade.fees

@@ -15,11 +15,18 @@ def effective_limits(profile: BrokerProfile, settings: BrokerSettings) -> RiskLi
     updates: dict = {}
     if settings.max_order_notional is not None:
         updates["max_order_notional"] = settings.max_order_notional
+    if settings.max_daily_notional is not None:
+        updates["max_daily_notional"] = settings.max_daily_notional
     if settings.read_only is not None:
         updates["read_only"] = settings.read_only
     if settings.symbol_allowlist:
         updates["symbol_allowlist"] = tuple(s.strip().upper() for s in settings.symbol_allowlist.split(",") if s.strip())
     return profile.limits.model_copy(update=updates)
+
+
+def confirm_mode(profile: BrokerProfile, settings: BrokerSettings) -> str:
+    """off, token or elicit: TRADING_CONFIRM_ORDERS, else the profile's confirm_orders, else elicit."""
+    return settings.confirm_orders or profile.confirm_orders or "elicit"
 
 
 def open_engine(profile: BrokerProfile, settings: BrokerSettings | None = None) -> BrokerEngine:

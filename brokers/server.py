@@ -7,16 +7,28 @@ refused (a typo like `qty` silently dropped would trade the wrong size).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt, TypeAdapter
 
 from brokers.clock import eastern
+from brokers.confirmation import (
+    CONFIRM_MODES,
+    Confirm,
+    ConfirmationOutcome,
+    ConfirmationPreview,
+    OrderGate,
+    ask_person,
+    gate_middleware,
+)
 from brokers.domain import (
     AccountView,
     Estimate,
@@ -36,6 +48,8 @@ from brokers.errors import BrokerError, shorten
 from brokers.market_data import Quote
 from brokers.money import plain, usd
 from brokers.profiles import BrokerProfile
+from brokers.runtime import confirm_mode
+from brokers.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +126,11 @@ TifArg = Annotated[TifWord, BeforeValidator(_wire_word), Field(
                 "and limit orders only)")]
 OptionalTifArg = Annotated[TifWord | None, BeforeValidator(_wire_word), Field(
     description="A new time in force: day, gtc, opg or cls")]
+ConfirmationToken = Annotated[str | None, Field(
+    description="The confirmation_token from this tool's preview, with the same arguments, to execute it (when the "
+                "broker confirms by token)", max_length=200)]
+PersonsAnswer = Annotated[ElicitationResult[Confirm], Resolve(ask_person)]
+"""Filled before the body runs, never by the caller: the person's answer to the elicitation, or how to go on."""
 ClientOrderId = Annotated[
     str | None, Field(description="Your id for this order: a retry with the same id places nothing twice")
 ]
@@ -133,6 +152,14 @@ class BrokerProfileResult(BaseModel):
     max_order_notional: str | None
     symbol_allowlist: list[str] | None
     read_only: bool
+    max_daily_notional: str | None = None
+    """Most that orders placed in one New York day may add up to; null for no daily limit."""
+    confirm_orders: Literal["off", "token", "elicit"]
+    """How order tools get the person's yes: elicit (asked through MCP elicitation, else a token), token, or off."""
+    halted: bool
+    """The kill switch (`python -m brokers halt`): while true every order tool is refused and nothing fills."""
+    halt_reason: str | None = None
+    environment: Literal["paper"] = "paper"
     market: dict[str, Any]
 
 
@@ -187,8 +214,42 @@ def _refuse_malformed_calls(server: MCPServer):
     return middleware
 
 
-def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options: Any) -> MCPServer:
-    """The MCP server for one broker. Every broker gets the same eleven tools."""
+def _arguments(local_names: dict[str, Any], tool_function: Callable[..., Any]) -> dict[str, Any]:
+    """A tool's own arguments from its `locals()` at the top of its body (the injected ctx and answer left out)."""
+    names = inspect.signature(tool_function).parameters
+    return {name: local_names[name] for name in names if name not in ("ctx", "answer")}
+
+
+def _publish_confirmation_outputs(server: MCPServer, name: str) -> None:
+    """An order tool answers with its result, a confirmation preview, or a declined/refused outcome: publish that
+    as one object schema (oneOf the three) and validate against the same union. The SDK would wrap a plain union
+    in {"result": ...}, which would change every order tool's result shape."""
+    metadata = server._tool_manager.get_tool(name).fn_metadata
+    union = metadata.output_model | ConfirmationPreview | ConfirmationOutcome
+    schema = TypeAdapter(union).json_schema()
+    metadata.output_model = union
+    metadata.output_schema = {"type": "object", "oneOf": schema["anyOf"], "$defs": schema.get("$defs", {})}
+
+
+def build_server(
+    profile: BrokerProfile,
+    engine: BrokerEngine,
+    *,
+    confirm_orders: str | None = None,
+    caller_of: Callable[[Context], str | None] | None = None,
+    token_clock: Callable[[], Any] | None = None,
+    **server_options: Any,
+) -> MCPServer:
+    """The MCP server for one broker. Every broker gets the same eleven tools.
+
+    `confirm_orders` (off, token, elicit; default: TRADING_CONFIRM_ORDERS, the profile, elicit) is how its order
+    tools get the person's yes; `caller_of` names the caller a confirmation token is bound to (the gateway passes
+    the API key's name; default: the MCP session); `token_clock` is for tests of expiry.
+    """
+    mode = confirm_orders or confirm_mode(profile, get_settings())
+    if mode not in CONFIRM_MODES:
+        raise ValueError(f"confirm_orders must be one of {', '.join(CONFIRM_MODES)}; got {mode!r}")
+    order_gate = OrderGate(profile, engine, mode, caller_of, token_clock)
     server = MCPServer(
         name=profile.name,
         instructions=(
@@ -198,6 +259,8 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         **server_options,
     )
     server.middleware.append(_refuse_malformed_calls(server))
+    server.middleware.append(gate_middleware(order_gate))
+    server.order_gate = order_gate  # the gateway reports each broker's mode from it
 
     def tool(name: str):
         return server.tool(name=name, annotations=TOOL_ANNOTATIONS[name])
@@ -206,6 +269,7 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
     def get_broker_profile() -> Annotated[CallToolResult, BrokerProfileResult]:
         """This broker's specialty, fee schedule, fill latency, share rules, limits and the market clock."""
         limits = engine.limits
+        halt = _business(engine.halt_state)
         result = BrokerProfileResult(
             id=profile.id,
             name=profile.name,
@@ -220,12 +284,17 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
             max_order_notional=None if limits.max_order_notional is None else str(limits.max_order_notional),
             symbol_allowlist=list(limits.symbol_allowlist) if limits.symbol_allowlist is not None else None,
             read_only=limits.read_only,
+            max_daily_notional=None if limits.max_daily_notional is None else str(limits.max_daily_notional),
+            confirm_orders=order_gate.mode,
+            halted=halt.halted,
+            halt_reason=halt.reason,
             market=engine.clock.status(),
         )
         shares = "fractional shares" if profile.fractional_shares else "whole shares only"
         text = (
             f"{profile.name}: {profile.specialty}. Fees: {profile.commission.describe()}. "
-            f"Typical fill {profile.fill_latency_ms} ms; {shares}."
+            f"Typical fill {profile.fill_latency_ms} ms; {shares}. Paper account; orders confirmed by {order_gate.mode}."
+            + (f" HALTED: {halt.reason or 'no reason given'}; order tools are refused." if halt.halted else "")
         )
         return _text_result(result, text)
 
@@ -308,6 +377,8 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
 
     @tool("place_order")
     def place_order(
+        ctx: Context,
+        answer: PersonsAnswer,
         symbol: Symbol,
         side: SideArg,
         quantity: Quantity = None,
@@ -322,32 +393,46 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         take_profit_price: TakeProfit = None,
         stop_loss_price: StopLoss = None,
         stop_loss_limit_price: StopLossLimit = None,
+        confirmation_token: ConfirmationToken = None,
     ) -> Annotated[CallToolResult, OrderView]:
         """Place a market, limit, stop, stop-limit or trailing-stop order, or a bracket (a market or limit buy with
-        take_profit_price and stop_loss_price); while the market is closed it is queued for the next open."""
-        request = _business(
-            lambda: OrderRequest.parse(
-                symbol=symbol, side=side, quantity=quantity, notional=notional, order_type=order_type,
-                limit_price=limit_price, time_in_force=time_in_force, client_order_id=client_order_id,
-                stop_price=stop_price, trail_percent=trail_percent, trail_price=trail_price,
-                take_profit_price=take_profit_price, stop_loss_price=stop_loss_price,
-                stop_loss_limit_price=stop_loss_limit_price,
-            )
-        )
-        order = _business(lambda: engine.place_order(request))
-        text = order.message + (f" Order id {order.id}." if order.status is not OrderStatus.REJECTED else "")
-        return _text_result(order, text, is_error=order.status is OrderStatus.REJECTED)
+        take_profit_price and stop_loss_price); while the market is closed it is queued for the next open. The broker
+        asks the person first (elicitation), or returns a preview whose confirmation_token the same call repeats."""
+        arguments = _arguments(locals(), place_order)
+
+        def execute(gate, confirmation) -> CallToolResult:
+            request = _business(lambda: OrderRequest.parse(
+                **{k: v for k, v in arguments.items() if k != "confirmation_token"}))
+            order = _business(lambda: engine.place_order(request, gate))
+            order = order.model_copy(update={"confirmation": confirmation})
+            text = order.message + (f" Order id {order.id}." if order.status is not OrderStatus.REJECTED else "")
+            return _text_result(order, text, is_error=order.status is OrderStatus.REJECTED)
+
+        return _business(lambda: order_gate.run(ctx, "place_order", arguments, answer, execute))
 
     @tool("cancel_order")
-    def cancel_order(order_id: Annotated[str, Field(description="Order id or client_order_id", max_length=200)]) -> Annotated[CallToolResult, OrderView]:
-        """Cancel a queued or open order."""
-        order = _business(lambda: engine.cancel_order(order_id))
-        text = (order.message if order.status is not OrderStatus.CANCELLED
-                else f"Cancelled order {order.id}: {order.side.value} {order.symbol}.")
-        return _text_result(order, text)
+    def cancel_order(
+        ctx: Context,
+        answer: PersonsAnswer,
+        order_id: Annotated[str, Field(description="Order id or client_order_id", max_length=200)],
+        confirmation_token: ConfirmationToken = None,
+    ) -> Annotated[CallToolResult, OrderView]:
+        """Cancel a queued or open order (confirmed by the person first, like every order tool)."""
+        arguments = _arguments(locals(), cancel_order)
+
+        def execute(gate, confirmation) -> CallToolResult:
+            order = _business(lambda: engine.cancel_order(order_id, gate))
+            order = order.model_copy(update={"confirmation": confirmation})
+            text = (order.message if order.status is not OrderStatus.CANCELLED
+                    else f"Cancelled order {order.id}: {order.side.value} {order.symbol}.")
+            return _text_result(order, text)
+
+        return _business(lambda: order_gate.run(ctx, "cancel_order", arguments, answer, execute))
 
     @tool("replace_order")
     def replace_order(
+        ctx: Context,
+        answer: PersonsAnswer,
         order_id: Annotated[str, Field(description="Order id or client_order_id of a queued or open order", max_length=200)],
         quantity: Annotated[Number | None, Field(description="New size in shares")] = None,
         limit_price: Annotated[Number | None, Field(description="New limit price (limit, stop_limit)")] = None,
@@ -355,14 +440,21 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
         trail_percent: Annotated[Number | None, Field(description="New trail in percent (trailing_stop)")] = None,
         trail_price: Annotated[Number | None, Field(description="New trail in dollars (trailing_stop)")] = None,
         time_in_force: OptionalTifArg = None,
+        confirmation_token: ConfirmationToken = None,
     ) -> Annotated[CallToolResult, OrderView]:
         """Replace a queued or open order with new size, prices or time in force: the old one becomes 'replaced' and
         the new one says which it replaces."""
-        order = _business(lambda: engine.replace_order(
-            order_id, quantity=quantity, limit_price=limit_price, stop_price=stop_price, trail_percent=trail_percent,
-            trail_price=trail_price, time_in_force=time_in_force,
-        ))
-        return _text_result(order, order.message + f" Order id {order.id}.")
+        arguments = _arguments(locals(), replace_order)
+
+        def execute(gate, confirmation) -> CallToolResult:
+            order = _business(lambda: engine.replace_order(
+                order_id, gate, quantity=quantity, limit_price=limit_price, stop_price=stop_price,
+                trail_percent=trail_percent, trail_price=trail_price, time_in_force=time_in_force,
+            ))
+            order = order.model_copy(update={"confirmation": confirmation})
+            return _text_result(order, order.message + f" Order id {order.id}.")
+
+        return _business(lambda: order_gate.run(ctx, "replace_order", arguments, answer, execute))
 
     @tool("list_orders")
     def list_orders(
@@ -382,17 +474,27 @@ def build_server(profile: BrokerProfile, engine: BrokerEngine, **server_options:
 
     @tool("add_position")
     def add_position(
+        ctx: Context,
+        answer: PersonsAnswer,
         symbol: Symbol,
         quantity: Annotated[Number, Field(description="Shares held")],
         purchase_price: Annotated[Number, Field(description="Price paid per share")],
+        confirmation_token: ConfirmationToken = None,
     ) -> Annotated[CallToolResult, PositionView]:
         """Record a holding bought elsewhere (an import) at its purchase price; cash is not touched."""
-        position = _business(lambda: engine.add_position(symbol, quantity, purchase_price))
-        text = (
-            f"Imported {plain(position.quantity)} {position.symbol} at {usd(position.average_cost)} average cost "
-            f"into {profile.name} (no cash moved)."
-        )
-        return _text_result(position, text)
+        arguments = _arguments(locals(), add_position)
 
+        def execute(gate, _confirmation) -> CallToolResult:
+            position = _business(lambda: engine.add_position(symbol, quantity, purchase_price, gate))
+            text = (
+                f"Imported {plain(position.quantity)} {position.symbol} at {usd(position.average_cost)} average cost "
+                f"into {profile.name} (no cash moved)."
+            )
+            return _text_result(position, text)
+
+        return _business(lambda: order_gate.run(ctx, "add_position", arguments, answer, execute))
+
+    for name in ORDER_TOOLS:
+        _publish_confirmation_outputs(server, name)
     log.info("%s server ready; market %s", profile.name, "open" if engine.clock.is_open() else f"closed until {eastern(engine.clock.next_open())}")
     return server

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -33,6 +34,13 @@ class BrokerSettings(BaseSettings):
     """Overrides every profile's read-only flag (TRADING_READ_ONLY)."""
     symbol_allowlist: str | None = None
     """Comma-separated tickers overriding every profile's allowlist (TRADING_SYMBOL_ALLOWLIST)."""
+    max_daily_notional: Decimal | None = None
+    """Overrides every profile's per-day limit on what is placed, New York day (TRADING_MAX_DAILY_NOTIONAL)."""
+    confirm_orders: Literal["off", "token", "elicit"] | None = None
+    """How an order tool gets the person's yes (TRADING_CONFIRM_ORDERS): `elicit` asks through MCP elicitation
+    (clients without it get `token`), `token` previews first and executes on a second call with the token, `off`
+    executes at once (only for a client that asks the person itself, like the console). Unset: the profile's
+    `confirm_orders`, else `elicit`."""
 
     @field_validator("now")
     @classmethod

@@ -25,7 +25,7 @@ from brokers.server import build_server
 from gateway import __version__
 from gateway.audit import AuditLog
 from gateway.keys import KeyStore
-from gateway.policy import order_tool_policy
+from gateway.policy import key_name, order_tool_policy
 from gateway.ratelimit import KeyRateLimiter
 from gateway.security import HOW_TO_CREATE_A_KEY, BrokerGuard
 from gateway.sessions import SseSessions
@@ -34,6 +34,14 @@ from gateway.settings import GatewaySettings, get_settings
 __all__ = ["BrokerGuard", "create_app"]
 
 SERVICE = "trading-gateway"
+CONFIRM_NOTES = {
+    "elicit": "asks the person through MCP elicitation over SSE, and over /mcp on protocol 2026-07-28; a client "
+              "without elicitation, or on an older protocol over /mcp (stateless JSON responses, no back-channel), "
+              "gets a preview with a single-use confirmation_token bound to its API key instead",
+    "token": "every order tool first returns a preview with a single-use confirmation_token (120 s, bound to the "
+             "API key); the same call with the token executes",
+    "off": "order tools execute at once: the calling client must ask the person itself",
+}
 log = logging.getLogger("gateway")
 
 
@@ -64,6 +72,10 @@ class BrokerInfo(BaseModel):
     """Path of the SSE endpoint (needs a key); null when this gateway runs several workers and refuses SSE."""
     streamable_http: str
     """Path of the streamable HTTP endpoint (needs a key)."""
+    confirm_orders: Literal["off", "token", "elicit"]
+    """How this broker's order tools get the person's yes here (TRADING_CONFIRM_ORDERS, default elicit)."""
+    confirm_orders_note: str
+    """What a client meets: with elicit, who is asked and who gets a confirmation token instead."""
 
 
 class HealthReport(BaseModel):
@@ -116,7 +128,7 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
     for broker_id, profile in profiles.items():
         engines[broker_id] = open_engine(profile)
         # WARNING, not the SDK default INFO: a log line per stateless request cost ~3/4 of its CPU (bench)
-        servers[broker_id] = build_server(profile, engines[broker_id], log_level="WARNING",
+        servers[broker_id] = build_server(profile, engines[broker_id], log_level="WARNING", caller_of=key_name,
                                           middleware=[order_tool_policy(broker_id, audit)])
 
     @contextlib.asynccontextmanager
@@ -157,7 +169,9 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
                        commission_per_share=str(p.commission.per_share), commission_minimum=str(p.commission.minimum),
                        commission_max_pct_of_value=str(p.commission.max_pct_of_value),
                        fill_latency_ms=p.fill_latency_ms, fractional_shares=p.fractional_shares,
-                       sse=f"/{p.id}/sse" if settings.workers == 1 else None, streamable_http=f"/{p.id}/mcp")
+                       sse=f"/{p.id}/sse" if settings.workers == 1 else None, streamable_http=f"/{p.id}/mcp",
+                       confirm_orders=servers[p.id].order_gate.mode,
+                       confirm_orders_note=CONFIRM_NOTES[servers[p.id].order_gate.mode])
             for p in profiles.values()
         ]
 

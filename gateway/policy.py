@@ -41,6 +41,13 @@ def caller_of(scope: dict | None) -> ApiKey | None:
     return caller if isinstance(caller, ApiKey) else None
 
 
+def key_name(ctx: Any) -> str | None:
+    """The caller a confirmation token is bound to at the gateway: the API key's name."""
+    request = getattr(getattr(ctx, "request_context", None), "request", None)
+    caller = caller_of(getattr(request, "scope", None))
+    return f"key:{caller.name}" if caller is not None else None
+
+
 def transport_of(path: str) -> str:
     return "streamable-http" if path.endswith("/mcp") else "sse"
 
@@ -88,6 +95,10 @@ def order_tool_policy(broker_id: str, audit: AuditLog):
             audit.record(**line, status="error")
             raise
         status, order_id = result_status(result)
+        structured = getattr(result, "structured_content", None)
+        confirmation = structured.get("confirmation") if isinstance(structured, dict) else None
+        if confirmation:  # the person's yes: elicited or by token ("declined", "confirmation_expired" are statuses)
+            status = f"{status} (confirmed: {confirmation})"
         audit.record(**line, status=status, order_id=order_id)
         return result
 

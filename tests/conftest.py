@@ -23,6 +23,9 @@ def trading_env(tmp_path, monkeypatch):
     """A fresh TRADING_DATA_DIR and a frozen open clock; tests change TRADING_NOW as they need."""
     monkeypatch.setenv("TRADING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TRADING_NOW", OPEN)
+    # Tests of everything but confirmation play the console, which asks the person itself; the confirmation tests
+    # set TRADING_CONFIRM_ORDERS (or pass confirm_orders) themselves.
+    monkeypatch.setenv("TRADING_CONFIRM_ORDERS", "off")
     for name in ("TRADING_DATABASE_URL", "TRADING_MAX_ORDER_NOTIONAL", "TRADING_READ_ONLY", "TRADING_SYMBOL_ALLOWLIST",
                  "TRADING_PROFILES", "OPENAI_API_KEY", "OPENAI_BASE_URL", "API_KEY", "TRADING_API_KEY", "TRADING_GATEWAY_URL"):
         monkeypatch.delenv(name, raising=False)

@@ -27,7 +27,9 @@ def process_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TRADING_", "GATEWAY_")) and k not in ("API_KEY", "PORT", "RENDER_EXTERNAL_HOSTNAME")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return {**env, **settings}
+    # These gateways play the console's remote mode with its approval card already given; the confirmation tests
+    # pass TRADING_CONFIRM_ORDERS themselves.
+    return {**env, "TRADING_CONFIRM_ORDERS": "off", **settings}
 
 
 class GatewayProcess:

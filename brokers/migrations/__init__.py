@@ -1,7 +1,8 @@
 """Schema migrations (Alembic), run from code when a broker opens its database: a user's book opens in every release.
 
 Revisions live in `versions/`: 0001 is the schema every release before migrations wrote (it creates what is
-missing, so a database from then is simply carried forward), 0002 adds stops, trailing stops, brackets and replace.
+missing, so a database from then is simply carried forward), 0002 adds stops, trailing stops, brackets and replace,
+0003 the kill switch, the per-day placed notional and confirmation tokens.
 Upgrades are serialized between processes by the database itself: SQLite's BEGIN IMMEDIATE (the write lock) and
 PostgreSQL's transaction-scoped advisory lock are taken before the version is read, so the second of two processes
 opening an old book at once waits, then finds it at head and does nothing.
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, inspect, text
 
 log = logging.getLogger(__name__)
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest revision in versions/ (a test checks it against Alembic's own view of the scripts)."""
 VERSION_TABLE = "alembic_version"
 SCRIPT_LOCATION = Path(__file__).resolve().parent

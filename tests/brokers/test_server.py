@@ -58,14 +58,15 @@ async def test_exactly_the_eleven_tools_with_typed_outputs(broker):
         assert {n for n in WRITE_TOOLS if tools[n].annotations.idempotent_hint} == {"cancel_order", "replace_order"}
         for name in ("place_order", "estimate_order"):
             schema = tools[name].input_schema
-            assert set(schema["properties"]) == ORDER_FIELDS and schema["required"] == ["symbol", "side"], name
+            token = {"confirmation_token"} if name == "place_order" else set()  # order tools take a confirmation token
+            assert set(schema["properties"]) == ORDER_FIELDS | token and schema["required"] == ["symbol", "side"], name
             enums = {field: schema["properties"][field]["enum"] for field in ("side", "order_type", "time_in_force")}
             assert enums == {"side": ["buy", "sell"], "order_type": ["market", "limit", "stop", "stop_limit", "trailing_stop"],
                              "time_in_force": ["day", "gtc", "opg", "cls"]}, name
         assert tools["list_orders"].input_schema["properties"]["status"]["enum"][:2] == ["all", "active"]
         replace = tools["replace_order"].input_schema
         assert set(replace["properties"]) == {"order_id", "quantity", "limit_price", "stop_price", "trail_percent",
-                                               "trail_price", "time_in_force"} and replace["required"] == ["order_id"]
+                                               "trail_price", "time_in_force", "confirmation_token"} and replace["required"] == ["order_id"]
         card = (await call(client, "get_broker_profile")).structured_content
         assert card["id"] == broker and card["market"]["is_open"] is True and card["market"]["frozen"] is True
 
@@ -148,7 +149,7 @@ async def test_unknown_arguments_are_refused_and_nothing_is_placed():
     async with connect() as client:
         typo = await call(client, "place_order", symbol="AAPL", side="buy", qty="5")
         assert typo.is_error and "unknown argument(s) 'qty'" in typo.content[0].text
-        assert f"allowed: {', '.join(sorted(ORDER_FIELDS))}" in typo.content[0].text
+        assert f"allowed: {', '.join(sorted(ORDER_FIELDS | {'confirmation_token'}))}" in typo.content[0].text
         extra = await call(client, "get_account", verbose=True)
         assert extra.is_error and "unknown argument(s) 'verbose'; allowed: none" in extra.content[0].text
         assert (await call(client, "list_orders")).structured_content["orders"] == []

@@ -337,7 +337,7 @@ def _check_stops_brackets_and_replacements(book: Book) -> None:
 
 def broker_env(data_dir: Path | str, now: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_")}
-    env.update(TRADING_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT))
+    env.update(TRADING_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), TRADING_CONFIRM_ORDERS="off")
     if now:
         env["TRADING_NOW"] = now
     env.update(extra)
