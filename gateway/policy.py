@@ -95,7 +95,8 @@ def order_tool_policy(broker_id: str, audit: AuditLog):
             audit.record(**line, status="error")
             raise
         status, order_id = result_status(result)
-        structured = getattr(result, "structured_content", None)
+        structured = (result.get("structuredContent") or result.get("structured_content") if isinstance(result, dict)
+                      else getattr(result, "structured_content", None))
         confirmation = structured.get("confirmation") if isinstance(structured, dict) else None
         if confirmation:  # the person's yes: elicited or by token ("declined", "confirmation_expired" are statuses)
             status = f"{status} (confirmed: {confirmation})"

@@ -136,3 +136,14 @@ def test_orders_page_shows_stops_trails_and_bracket_exits():
     assert "5%" in frame["Trail"].tolist()
     brackets = frame["Bracket"].tolist()
     assert {f"take-profit of {entry['id']}", f"stop-loss of {entry['id']}"} <= set(brackets)
+
+
+def test_brokers_page_halts_a_broker_in_red_and_resumes_it():
+    at = app()
+    at.switch_page("pages/brokers.py").run()
+    at.text_input(key="reason-tradesphere").set_value("lunch drill").run()
+    at.button(key="halt-tradesphere").click().run()
+    assert any("HALTED: lunch drill" in e.value for e in at.error)
+    at.button(key="resume-tradesphere").click().run()
+    assert not any("HALTED" in e.value for e in at.error)
+    assert at.button(key="halt-tradesphere")
