@@ -37,7 +37,6 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, insert, select, update
 
-from brokers.controls import halt_state
 from brokers.domain import Estimate, OrderRequest
 from brokers.engine import BrokerEngine, Gate, halted_text
 from brokers.errors import BrokerError, TradingHalted

@@ -34,6 +34,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
+from brokers import controls
 from brokers.book import ACTIVE_STATUSES, Book, OrderRecord, PositionRecord, orders
 from brokers.clock import MarketClock, eastern, minute_of
 from brokers.domain import (
@@ -54,7 +55,6 @@ from brokers.domain import (
     TimeInForce,
     _positive,
 )
-from brokers import controls
 from brokers.errors import (
     DailyLimitExceeded,
     DuplicateClientOrderId,
