@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, InputRequiredResult, TextContent
 
 from brokers.server import ORDER_TOOLS
 from gateway.audit import AuditLog
@@ -72,6 +72,13 @@ def result_status(result: Any) -> tuple[str, str | None]:
     return ("error" if is_error else "ok"), order_id
 
 
+def _asks_for_input(result: Any) -> bool:
+    if isinstance(result, InputRequiredResult):
+        return True
+    kind = result.get("resultType") if isinstance(result, dict) else getattr(result, "result_type", None)
+    return kind == "input_required" or (isinstance(result, dict) and "inputRequests" in result)
+
+
 def order_tool_policy(broker_id: str, audit: AuditLog):
     """MCP server middleware for one broker: scope check and audit line on every order tool call."""
 
@@ -95,6 +102,8 @@ def order_tool_policy(broker_id: str, audit: AuditLog):
             audit.record(**line, status="error")
             raise
         status, order_id = result_status(result)
+        if _asks_for_input(result):  # protocol 2026-07-28: the person is being asked
+            status = "confirmation_asked"
         structured = (result.get("structuredContent") or result.get("structured_content") if isinstance(result, dict)
                       else getattr(result, "structured_content", None))
         confirmation = structured.get("confirmation") if isinstance(structured, dict) else None

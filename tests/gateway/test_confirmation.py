@@ -45,3 +45,24 @@ async def test_a_client_that_cannot_be_asked_gets_a_token_bound_to_its_key(confi
     assert lines == [("env:API_KEY", "confirmation_required"), ("desk", "confirmation_other_caller"),
                      ("env:API_KEY", "filled (confirmed: token)")]
 
+
+
+async def test_a_client_on_protocol_2026_07_28_is_asked_over_the_stateless_mount(confirming_gateway):
+    import mcp.types as types
+    from gateway_support import BASE_URL
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    asked = []
+
+    async def person(_context, params):
+        asked.append(params.message)
+        return types.ElicitResult(action="accept", content={"confirm": True})
+
+    gateway = confirming_gateway
+    gateway.client.headers["X-API-Key"] = TRADE_KEY
+    transport = streamable_http_client(f"{BASE_URL}/tradesphere/mcp", http_client=gateway.client)
+    async with Client(transport, elicitation_callback=person) as client:
+        placed = (await client.call_tool("place_order", ORDER)).structured_content
+    assert (placed["status"], placed["confirmation"]) == ("filled", "elicited") and "AAPL" in asked[0]
+    assert [a["status"] for a in gateway.audit_lines()] == ["confirmation_asked", "filled (confirmed: elicited)"]
