@@ -23,8 +23,8 @@ from agent.connections import BrokerConnections
 from agent.errors import AgentError, BrokerToolError
 from agent.language import BrokerRef
 from agent.models import build_model
-from agent.tool_protocol import REJECTED_BY_USER, split_tool_name
 from agent.settings import AgentSettings
+from agent.tool_protocol import REJECTED_BY_USER, split_tool_name
 
 log = logging.getLogger(__name__)
 MAX_TURNS = 12

@@ -117,9 +117,9 @@ def _in_memory_brokers() -> Iterator[None]:
     """Serve `python -m brokers serve <id>` in this process: the link's stdio subprocess becomes the MCP SDK's
     in-memory transport to the same server factory, on an engine built from the environment the link would give
     the subprocess (its data dir and clock)."""
-    import agent.connections as connections
     from mcp.client._memory import InMemoryTransport  # what mcp.Client(server) uses for in-process servers
 
+    import agent.connections as connections
     from brokers.profiles import load_profiles
     from brokers.runtime import open_engine
     from brokers.server import build_server
@@ -241,9 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no cases selected", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    with _in_memory_brokers() if args.brokers == "memory" else contextlib.nullcontext():
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            outcomes = list(pool.map(lambda c: run_case(c, args.model), cases))
+    brokers = _in_memory_brokers() if args.brokers == "memory" else contextlib.nullcontext()
+    with brokers, ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        outcomes = list(pool.map(lambda c: run_case(c, args.model), cases))
     show = {"tuning", "heldout"} if args.failures == "both" else set() if args.failures == "none" else {args.failures}
     show.add("cases")
     figures = report(outcomes, show)

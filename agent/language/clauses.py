@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.language.companies import CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
-from agent.language.kinds import EVERYTHING, Clause, clarify, decide
+from agent.language.kinds import EVERYTHING, Clause, decide
 from agent.language.slots import Slots, read_slots, remainder
 from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 

@@ -25,35 +25,21 @@ _LEGAL = re.compile(
     r"\b(?:inc|incorporated|corp|corporation|co|company|companies|ltd|limited|plc|holdings?|group|the|class [abc]|n\.?v"
     r"|s\.?a|etf|trust|fund|lp|l\.p|oyj|a/s)\b\.?")
 # A name stripped of its legal words that is one everyday word names nothing by itself ("News Corp" is not "news").
-_BARE_TOO_COMMON = frozenset("news american general united international first global national public southern western "
-                             "northern eastern royal digital best dollar live block match square ball pool gap target "
-                             "progressive ally circle carrier charter quest dover monster simon".split())
+_BARE_TOO_COMMON = frozenset(["news", "american", "general", "united", "international", "first", "global", "national", "public", "southern", "western", "northern", "eastern", "royal", "digital", "best", "dollar", "live", "block", "match", "square", "ball", "pool", "gap", "target", "progressive", "ally", "circle", "carrier", "charter", "quest", "dover", "monster", "simon"])
 _TOKEN = re.compile(r"\$?[A-Za-z0-9](?:[A-Za-z0-9&'’.+/-]*[A-Za-z0-9])?")
 
 # Single words that name a company but are also everyday words: they count only where a stock is expected
 # ("buy 60 shares of target", "3 gold"), never inside a story ("my target is", "chase the price").
-_EVERYDAY = frozenset("""
-target gold silver oil block square chase united circle carrier charter spectrum progressive parker russell quest
-dover monster simon polo coach plug snap zoom ball align affirm ally intuitive vertex vulcan zebra ross hartford tyson
-trane lam arm ark marsh williams dominion duke edwards regions citizens southwest norwegian strategy apollo riot
-lucid celsius paramount motorola delta dow nasdaq bitcoin biotech semiconductors match crown ge gm hp ti bd ea ups ice yum att fis kla j c d f o
-t v a cliffs discover the dow small caps mid cap junk bonds investment grade corporate
-bonds high yield world stock developed markets emerging markets oil crude oil total world
-""".split())
+_EVERYDAY = frozenset(["target", "gold", "silver", "oil", "block", "square", "chase", "united", "circle", "carrier", "charter", "spectrum", "progressive", "parker", "russell", "quest", "dover", "monster", "simon", "polo", "coach", "plug", "snap", "zoom", "ball", "align", "affirm", "ally", "intuitive", "vertex", "vulcan", "zebra", "ross", "hartford", "tyson", "trane", "lam", "arm", "ark", "marsh", "williams", "dominion", "duke", "edwards", "regions", "citizens", "southwest", "norwegian", "strategy", "apollo", "riot", "lucid", "celsius", "paramount", "motorola", "delta", "dow", "nasdaq", "bitcoin", "biotech", "semiconductors", "match", "crown", "ge", "gm", "hp", "ti", "bd", "ea", "ups", "ice", "yum", "att", "fis", "kla", "j", "c", "d", "f", "o", "t", "v", "a", "cliffs", "discover", "the", "dow", "small", "caps", "mid", "cap", "junk", "bonds", "investment", "grade", "corporate", "bonds", "high", "yield", "world", "stock", "developed", "markets", "emerging", "markets", "oil", "crude", "oil", "total", "world"])
 
 # Tickers that are everyday words: typed in lowercase (or in a shouted message) they are words, not tickers.
-_WORD_TICKERS = frozenset("""
-a all are ball cat cost d dash deck dell ed el et f fast gild hal has hood hum ice it j job key keys kim len lin low luv
-ma mar met mo mos mp ms mu net now nu o on peg pm pool ppl rf rl so spot shop snow snap t tap team tel tt v well
-amp app arm bk c cf ci cl cb de dd ea fe ge gd gm hd hon ip ir mco ni pg ph psa rsp sw d o a it
-""".split())
+_WORD_TICKERS = frozenset(["a", "all", "are", "ball", "cat", "cost", "d", "dash", "deck", "dell", "ed", "el", "et", "f", "fast", "gild", "hal", "has", "hood", "hum", "ice", "it", "j", "job", "key", "keys", "kim", "len", "lin", "low", "luv", "ma", "mar", "met", "mo", "mos", "mp", "ms", "mu", "net", "now", "nu", "o", "on", "peg", "pm", "pool", "ppl", "rf", "rl", "so", "spot", "shop", "snow", "snap", "t", "tap", "team", "tel", "tt", "v", "well", "amp", "app", "arm", "bk", "c", "cf", "ci", "cl", "cb", "de", "dd", "ea", "fe", "ge", "gd", "gm", "hd", "hon", "ip", "ir", "mco", "ni", "pg", "ph", "psa", "rsp", "sw", "d", "o", "a", "it"])
 _SHORTHAND_TICKERS = frozenset({"lmt", "mkt", "stp"})
 # Brokerages that are also listed companies: "buy 10 AAPL on robinhood" names a broker we do not have.
 BROKERAGES = frozenset({"HOOD", "SCHW", "IBKR", "SOFI"})
 _BROKER_PREPOSITION = re.compile(r"\b(?:through|thru|via|using|on|at|with)\s+(?:the\s+|my\s+)?$", re.I)
 # Upper-case words in ordinary messages that are not meant as tickers.
-_NOT_TICKERS = frozenset("AI IT ON NOW ALL ARE SO O AM US I A OK ETF ETFS GTC MOC MOO OPG CLS MKT BTO STC STO BTC ASAP USD NYSE EST PST AM PM CXL "
-                         "DAY IOC FOK TS VB ID PNL PL TIF AH LOL BTW FYI IRA US USA CEO EPS ATH".split())
+_NOT_TICKERS = frozenset(["AI", "IT", "ON", "NOW", "ALL", "ARE", "SO", "O", "AM", "US", "I", "A", "OK", "ETF", "ETFS", "GTC", "MOC", "MOO", "OPG", "CLS", "MKT", "BTO", "STC", "STO", "BTC", "ASAP", "USD", "NYSE", "EST", "PST", "AM", "PM", "CXL", "DAY", "IOC", "FOK", "TS", "VB", "ID", "PNL", "PL", "TIF", "AH", "LOL", "BTW", "FYI", "IRA", "US", "USA", "CEO", "EPS", "ATH"])
 
 
 @dataclass(frozen=True)

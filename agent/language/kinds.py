@@ -26,8 +26,26 @@ from agent.language.companies import BROKERAGES, CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.slots import Slots, Text, remainder, unknown_broker
 from agent.language.vocabulary import (
-    ADVICE, AMEND, BUY, CANCEL, COST_QUESTION, FILLER, HELP, INFO_KINDS, LEAD, LIMIT_WORD, NEGATION, ORDER_ID, PRONOUNS,
-    QUANTITY, QUESTION_START, REPEAT, REPEAT_FILLER, RESIZE_FILLER, SELL, SHORT,
+    ADVICE,
+    AMEND,
+    BUY,
+    CANCEL,
+    COST_QUESTION,
+    FILLER,
+    HELP,
+    INFO_KINDS,
+    LEAD,
+    LIMIT_WORD,
+    NEGATION,
+    ORDER_ID,
+    PRONOUNS,
+    QUANTITY,
+    QUESTION_START,
+    REPEAT,
+    REPEAT_FILLER,
+    RESIZE_FILLER,
+    SELL,
+    SHORT,
 )
 
 _IMPLIED_BUY = re.compile(
@@ -108,17 +126,7 @@ class Stock:
         return f"{self.company} ({self.symbol})" if self.company and self.symbol else self.symbol
 
 
-_CHAT = frozenset("""
-bet lit fam bruh aight ight k kk sweet nice perfect awesome cool wow huh
-lemme gimme gonna wanna gotta tbh ngl lol idk imo btw fyi kinda sorta yall ya yo dude bro hey hi hello
-i i'm im i'd i'll i've me my mine we you your yours he she they it's its that's thats this those these there here
-like would could should will shall can may might must do does did done doing go going went get got
-is are was were be been being am have has had having think thought know guess hope maybe perhaps really very just
-fine good great ok okay alright sure yes yeah yep nope hmm um uh oh ah well so anyway also too then than
-please pls plz thanks thank thx ty kindly sir madam buddy mate dear friend lol haha ha
-of for to in on at with from by about into onto over under up down out off again more most some any all
-and or but if because since while when what which who how why where
-""".split())
+_CHAT = frozenset(["bet", "lit", "fam", "bruh", "aight", "ight", "k", "kk", "sweet", "nice", "perfect", "awesome", "cool", "wow", "huh", "lemme", "gimme", "gonna", "wanna", "gotta", "tbh", "ngl", "lol", "idk", "imo", "btw", "fyi", "kinda", "sorta", "yall", "ya", "yo", "dude", "bro", "hey", "hi", "hello", "i", "i'm", "im", "i'd", "i'll", "i've", "me", "my", "mine", "we", "you", "your", "yours", "he", "she", "they", "it's", "its", "that's", "thats", "this", "those", "these", "there", "here", "like", "would", "could", "should", "will", "shall", "can", "may", "might", "must", "do", "does", "did", "done", "doing", "go", "going", "went", "get", "got", "is", "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "having", "think", "thought", "know", "guess", "hope", "maybe", "perhaps", "really", "very", "just", "fine", "good", "great", "ok", "okay", "alright", "sure", "yes", "yeah", "yep", "nope", "hmm", "um", "uh", "oh", "ah", "well", "so", "anyway", "also", "too", "then", "than", "please", "pls", "plz", "thanks", "thank", "thx", "ty", "kindly", "sir", "madam", "buddy", "mate", "dear", "friend", "lol", "haha", "ha", "of", "for", "to", "in", "on", "at", "with", "from", "by", "about", "into", "onto", "over", "under", "up", "down", "out", "off", "again", "more", "most", "some", "any", "all", "and", "or", "but", "if", "because", "since", "while", "when", "what", "which", "who", "how", "why", "where"])
 
 
 def stock(clause: Clause, filler: frozenset[str]) -> Stock:

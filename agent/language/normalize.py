@@ -22,28 +22,9 @@ from agent.language.numbers import words_to_numbers
 from agent.language.vocabulary import NUM
 
 # The words the parser reads: a typo of one of these is repaired. Short words (<= 3 letters) are never touched.
-KEY_WORDS = tuple("""
-shares share stock stocks purchase please sell selling buying cancel cancelled order orders limit market price
-quantity position portfolio balance tomorrow opening closing close broker brokers brokerage cheapest fastest quickest
-cheaper faster quicker lowest commission commissions fees account holdings dollar dollars thousand hundred million other
-velocity tradesphere sphere quote trading everything instead actually another remaining dump unload
-until cancelled working today morning current currently trade would could should thanks thank what's worth invest
-them those these half quarter third
-""".split())
+KEY_WORDS = tuple(["shares", "share", "stock", "stocks", "purchase", "please", "sell", "selling", "buying", "cancel", "cancelled", "order", "orders", "limit", "market", "price", "quantity", "position", "portfolio", "balance", "tomorrow", "opening", "closing", "close", "broker", "brokers", "brokerage", "cheapest", "fastest", "quickest", "cheaper", "faster", "quicker", "lowest", "commission", "commissions", "fees", "account", "holdings", "dollar", "dollars", "thousand", "hundred", "million", "other", "velocity", "tradesphere", "sphere", "quote", "trading", "everything", "instead", "actually", "another", "remaining", "dump", "unload", "until", "cancelled", "working", "today", "morning", "current", "currently", "trade", "would", "could", "should", "thanks", "thank", "what's", "worth", "invest", "them", "those", "these", "half", "quarter", "third"])
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
-_ENGLISH = frozenset("""
-bell well tell shell yell fell spell hold sold told gold bold shore sure store score prize pride grade older elder
-camel panel lime stick stuck mock dock rock lock block sock marker basket losing posing clothes those whose chose dose
-rose hose nose pose lose toy what that when then than them they this these being bring feel feet free tree flee been
-seen need deed weed seed quite quota vote note wrote broken token spoken insect shared share sales sale cells sells
-buys brother other mother order more most post cost lost host wish with sort sore some same game name came fame
-think thought though through thing things thin than thank thanks tank sink link pink wink rink drink trace track stack steak stake
-shake share shape slice price pride prime crime close chose clone stone store stole tone tune dune done bone
-week weak peek seek sell sale tell till still will fill bill kill mill pill hill call ball fall hall mall tall wall
-buy guy bay day pay say way hay lay may ray there their where here were then when whom hole home hose
-time tile tide side wide wise rise rice nice mice dice once ones tone done gone none more mere here hear near dear
-year fear bear wear tear pear clear cheer sheer steer sheet sheep shop ship chip chop stop step stem stay star start
-smart sport short shirt skirt""".split())
+_ENGLISH = frozenset(["bell", "well", "tell", "shell", "yell", "fell", "spell", "hold", "sold", "told", "gold", "bold", "shore", "sure", "store", "score", "prize", "pride", "grade", "older", "elder", "camel", "panel", "lime", "stick", "stuck", "mock", "dock", "rock", "lock", "block", "sock", "marker", "basket", "losing", "posing", "clothes", "those", "whose", "chose", "dose", "rose", "hose", "nose", "pose", "lose", "toy", "what", "that", "when", "then", "than", "them", "they", "this", "these", "being", "bring", "feel", "feet", "free", "tree", "flee", "been", "seen", "need", "deed", "weed", "seed", "quite", "quota", "vote", "note", "wrote", "broken", "token", "spoken", "insect", "shared", "share", "sales", "sale", "cells", "sells", "buys", "brother", "other", "mother", "order", "more", "most", "post", "cost", "lost", "host", "wish", "with", "sort", "sore", "some", "same", "game", "name", "came", "fame", "think", "thought", "though", "through", "thing", "things", "thin", "than", "thank", "thanks", "tank", "sink", "link", "pink", "wink", "rink", "drink", "trace", "track", "stack", "steak", "stake", "shake", "share", "shape", "slice", "price", "pride", "prime", "crime", "close", "chose", "clone", "stone", "store", "stole", "tone", "tune", "dune", "done", "bone", "week", "weak", "peek", "seek", "sell", "sale", "tell", "till", "still", "will", "fill", "bill", "kill", "mill", "pill", "hill", "call", "ball", "fall", "hall", "mall", "tall", "wall", "buy", "guy", "bay", "day", "pay", "say", "way", "hay", "lay", "may", "ray", "there", "their", "where", "here", "were", "then", "when", "whom", "hole", "home", "hose", "time", "tile", "tide", "side", "wide", "wise", "rise", "rice", "nice", "mice", "dice", "once", "ones", "tone", "done", "gone", "none", "more", "mere", "here", "hear", "near", "dear", "year", "fear", "bear", "wear", "tear", "pear", "clear", "cheer", "sheer", "steer", "sheet", "sheep", "shop", "ship", "chip", "chop", "stop", "step", "stem", "stay", "star", "start", "smart", "sport", "short", "shirt", "skirt"])
 _SHORTHAND = [
     (re.compile(r"\bbto\b", re.I), "buy"),
     (re.compile(r"\bstc\b", re.I), "sell"),

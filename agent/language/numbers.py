@@ -17,7 +17,7 @@ from agent.language.vocabulary import NUM, ONE_AS_PRONOUN, SCALE
 _PROTECTED_ONE = "\ue000"
 _PROTECTED_NUMBER = {"two": "\ue002", "three": "\ue003", "four": "\ue004"}
 # text2num writes ordinals as 3rd, 5th: put the words back ("a third of it", "Fifth Third", "first thing")
-_ORDINALS = dict(zip(map(str, range(1, 11)), "first second third fourth fifth sixth seventh eighth ninth tenth".split(),
+_ORDINALS = dict(zip(map(str, range(1, 11)), ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"],
                      strict=True))
 _ONE_AFTER = re.compile(rf"\b(?P<before>{'|'.join(sorted(ONE_AS_PRONOUN, key=len, reverse=True))})\s+one\b", re.I)
 # "one" counts before a share word or a company ("one share", "one AAPL") or after a verb ("buy one"); elsewhere

@@ -20,9 +20,35 @@ from agent.language.companies import CompanyDirectory, Mention
 from agent.language.intent import BrokerRef, IntentKind
 from agent.language.numbers import to_decimal
 from agent.language.vocabulary import (
-    ALL_BROKERS, BROKER_TAIL, BUY, CHOICES, CLOSING, DENIED_VERB, DENOMINATOR, HYPOTHETICAL, FRACTION, GENERIC_SUFFIXES, LIMIT_WORD, LIMITS,
-    MARKET_WORDS, NOT_A_BROKER, NOTIONALS, ONE_SHARE, OTHER_BROKER, PERCENT, PORTION_WORDS, PREP, QUANTITY, SELL, SMALL,
-    STOP_WORDS, TIF, TOMORROW, TRIGGER, TRIGGER_DOWN, TRIGGER_UP,
+    ALL_BROKERS,
+    BROKER_TAIL,
+    BUY,
+    CHOICES,
+    CLOSING,
+    DENIED_VERB,
+    DENOMINATOR,
+    FRACTION,
+    GENERIC_SUFFIXES,
+    HYPOTHETICAL,
+    LIMIT_WORD,
+    LIMITS,
+    MARKET_WORDS,
+    NOT_A_BROKER,
+    NOTIONALS,
+    ONE_SHARE,
+    OTHER_BROKER,
+    PERCENT,
+    PORTION_WORDS,
+    PREP,
+    QUANTITY,
+    SELL,
+    SMALL,
+    STOP_WORDS,
+    TIF,
+    TOMORROW,
+    TRIGGER,
+    TRIGGER_DOWN,
+    TRIGGER_UP,
 )
 
 PLACEHOLDER = "QZC"

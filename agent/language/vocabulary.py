@@ -112,7 +112,7 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:obtain|get|fetch|receive)\s+{PRICE}{PER_SHARE}\s+or\s+(?:better|more|higher)\b",
     rf"\b(?:at|with)\s+(?:a|an)\s+{PRICE}\s+(?:limit|lmt)\b",
-    rf"(?<![\w.$])\$?(?P<p>\d+\.\d{{1,4}})\s+(?:lmt|limit)\b",
+    r"(?<![\w.$])\$?(?P<p>\d+\.\d{1,4})\s+(?:lmt|limit)\b",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
     rf"\b(?:get|for)\s+(?P<p>-?{NUM})\s*(?:dollars|bucks)?{PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below)\b",

@@ -12,10 +12,9 @@ from decimal import Decimal
 
 import pytest
 
+from agent.language import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
 from brokers.errors import UnknownSymbol
 from brokers.symbols import get_directory
-
-from agent.language import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
 
 TS, VE = "tradesphere", "velocity"
 BROKERS = (BrokerRef(TS, "TradeSphere"), BrokerRef(VE, "VelocityBrokers"))
