@@ -215,3 +215,18 @@ async def test_the_older_protocol_over_stdio_asks_through_elicitation_create(tra
         await session.initialize()
         result = await session.call_tool("place_order", BUY)
         assert result.structured_content["status"] == "filled" and len(person.asked) == 1
+
+
+async def test_a_halted_broker_asks_nobody_and_previews_nothing():
+    from brokers.controls import set_halted
+
+    person = Person()
+    engine, server = broker("elicit")
+    set_halted(engine.db, True, "desk closed", datetime.now(UTC))
+    async with Client(server, elicitation_callback=person) as client:
+        asked = await client.call_tool("place_order", BUY)
+    async with Client(server) as client:
+        previewed = await client.call_tool("place_order", BUY)
+    for result in (asked, previewed):
+        assert result.is_error and "desk closed" in result.content[0].text
+    assert person.asked == [] and engine.list_orders() == []
