@@ -200,7 +200,6 @@ class Decision:
     """What the resolver decided before the tool body runs."""
 
     kind: Literal["execute", "token"]
-    confirmation: str | None = None
 
 
 class OrderGate:
@@ -242,7 +241,7 @@ class OrderGate:
             return Decision("execute")
         if self.mode == "token" or not can_elicit or arguments.get("confirmation_token"):
             return Decision("token")
-        if halt_state_of(self.engine).halted:
+        if self.engine.halt_state().halted:
             return Decision("token")  # the token path refuses with the reason; nobody is asked to confirm
         try:
             summary, _estimate = self.summary(tool, arguments)
@@ -291,7 +290,7 @@ class OrderGate:
                               structured_content=outcome.model_dump(mode="json"))
 
     def preview(self, tool: str, arguments: dict[str, Any], caller: str) -> CallToolResult:
-        state = halt_state_of(self.engine)
+        state = self.engine.halt_state()
         if state.halted:
             raise TradingHalted(halted_text(self.profile, state))
         summary, estimate = self.summary(tool, arguments)
@@ -333,10 +332,6 @@ class OrderGate:
 
 class _Rejected(BrokerError):
     """An order the broker would refuse: nobody is asked to confirm it (the body places it and records the reason)."""
-
-
-def halt_state_of(engine: BrokerEngine):
-    return engine.halt_state()
 
 
 CURRENT_GATE: ContextVar[OrderGate | None] = ContextVar("brokers_order_gate", default=None)
