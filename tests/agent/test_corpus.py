@@ -14,6 +14,9 @@ import pytest
 
 from bench.nl_corpus import _in_memory_brokers, load, run_case
 
+# every request of the corpus runs through the assistant: several minutes on this 2-core machine
+pytestmark = pytest.mark.timeout(1800)
+
 FLOORS = {"tuning": 96.0, "heldout": 83.0}
 """Accuracy (%) each half must keep. Measured when this round ended: tuning 97.6 % (581 requests), held-out 85.8 %
 (239 requests, through real broker subprocesses); the floors leave a margin of a few requests."""
