@@ -121,7 +121,7 @@ def _in_memory_brokers() -> Iterator[None]:
 
     import agent.connections as connections
     from brokers.profiles import load_profiles
-    from brokers.runtime import open_engine
+    from brokers.runtime import confirm_mode, open_engine
     from brokers.server import build_server
     from brokers.settings import BrokerSettings
 
@@ -134,7 +134,8 @@ def _in_memory_brokers() -> Iterator[None]:
         profile = load_profiles(settings.profiles_path)[params.args[-1]]
         with opening:
             engine = open_engine(profile, settings)
-        return InMemoryTransport(build_server(profile, engine))
+        # the confirmation mode of the environment the link gives its broker (the console's: off), not this process's
+        return InMemoryTransport(build_server(profile, engine, confirm_orders=confirm_mode(profile, settings)))
 
     original = connections.stdio_client
     connections.stdio_client = serve_in_memory
