@@ -1,5 +1,5 @@
 """Offline model: time to parse one request (agent.language.parse_request) over the phrasing tables the
-agent's tests use (tests/agent/test_intents.py and test_offline_phrasings.py), read as data."""
+agent's tests use (tests/agent/test_language.py and test_offline_phrasings.py), read as data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bench.environment import PROJECT_ROOT, BenchConfig
 from bench.report import FigureResult, Row, not_measured, verdict
 from bench.stats import percentile, summarize
 
-TABLE_FILES = ("tests/agent/test_intents.py", "tests/agent/test_offline_phrasings.py")
+TABLE_FILES = ("tests/agent/test_language.py", "tests/agent/test_offline_phrasings.py")
 TARGET_MS = 1.0
 FIGURE = "offline model parse per request"
 
