@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from text_to_num import alpha2digit
 
-from agent.language.vocabulary import NUM, ONE_AS_PRONOUN, SCALE
+from agent.language.vocabulary import ONE_AS_PRONOUN, SCALE
 
 _PROTECTED_ONE = "\ue000"
 _PROTECTED_NUMBER = {"two": "\ue002", "three": "\ue003", "four": "\ue004"}
@@ -62,5 +62,3 @@ def to_decimal(number: str, scale: str | None = None) -> Decimal:
     value = Decimal(number.replace(",", "")) * SCALE.get((scale or "").lower(), 1)
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
-
-NUMBER = re.compile(rf"(?<![\w.])-?{NUM}(?![\w.])")

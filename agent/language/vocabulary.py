@@ -29,10 +29,6 @@ GENERIC_SUFFIXES = {"broker", "brokers", "brokerage", "markets", "trading", "sec
 SMALL = dict(zip(split_words("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                          "fifteen sixteen seventeen eighteen nineteen"), range(20), strict=True))
 SMALL |= {w: 10 * i for i, w in enumerate(split_words("twenty thirty forty fifty sixty seventy eighty ninety"), start=2)}
-NUMWORD = "|".join(sorted([*SMALL, "hundred", "thousand", "million", "dozen"], key=len, reverse=True))
-WORD_NUMBER = re.compile(
-    rf"\b(?:an?\s+(?=(?:hundred|thousand|million|dozen)\b))?(?:{NUMWORD})(?:(?:\s+and\s+|[\s-]+)(?:{NUMWORD}))*\b"
-    r"|\b(?:a\s+)?(?:couple|pair)(?:\s+of)?\b", re.I)
 # "one" is a pronoun after these words ("the cheaper one", "Capital One"), not a count.
 ONE_AS_PRONOUN = set(split_words("capital the which that this each every any no some other another same discount quick "
                                   "fast cheap cheaper faster quicker cheapest fastest quickest speedy budget better second "
