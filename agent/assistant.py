@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from agent.connections import BrokerConnections
 from agent.errors import AgentError, BrokerToolError
 from agent.language import BrokerRef
 from agent.models import build_model
+from agent.offline_model import OfflineTradingModel
 from agent.settings import AgentSettings
 from agent.tool_protocol import REJECTED_BY_USER, split_tool_name
 
@@ -60,6 +64,21 @@ class PendingApproval:
     """estimate_order for a place_order: expected price, fees, total."""
     note: str = ""
     """What the model said about this order when it asked, e.g. how it read a misspelt company."""
+    company: str = ""
+    """The company's name for the order's ticker (from get_quote), for the card: 'Apple Inc.'."""
+    order: dict | None = None
+    """For cancel_order / replace_order: the order it would change, as list_orders reports it."""
+
+
+@dataclass
+class StreamUpdate:
+    """One step of a streamed turn, as it happens: text from the model, a tool called or answered, or the end."""
+
+    kind: str
+    """'text' (a piece of the reply), 'tool_called', 'tool_output', or 'done' (then `result` is the whole turn)."""
+    text: str = ""
+    call: ToolCallRecord | None = None
+    result: TurnResult | None = None
 
 
 @dataclass
@@ -106,6 +125,8 @@ class TradingAssistant:
         if model is None:
             model, model_name = build_model(settings, refs)
         self.model_name = model_name or type(model).__name__
+        self.streams = not isinstance(model, OfflineTradingModel)
+        """Whether the model streams its reply token by token (an LLM); the offline model answers whole turns."""
         self.agent = build_agent(connections.servers(), statuses, model, settings.default_broker)
         self._pending: dict[str, tuple[RunState, list[ToolApprovalItem], dict[str, ToolCallRecord], str]] = {}
         self.sessions_path = Path(settings.data_dir) / "conversations.db" if settings.data_dir else None
@@ -135,24 +156,89 @@ class TradingAssistant:
     def decide(self, session_id: str | None, decisions: dict[str, bool]) -> TurnResult:
         """Approve (True) or reject (False) pending calls by call_id, then let the run finish."""
         key = session_id or "_default"
-        entry = self._pending.pop(key, None)
-        if entry is None:
+        if key not in self._pending:
             return TurnResult(reply="There is nothing waiting for approval.", model=self.model_name)
-        state, items, records, _note = entry
+        state, records = self._resume(key, decisions)
+        return self._run(state, session_id, RunOptions(autonomous=False), key, records)
+
+    def ask_streaming(self, text: str, session_id: str | None = None) -> Iterator[StreamUpdate]:
+        """`ask`, streamed: the reply's text and each tool call as they happen, then 'done' with the whole turn.
+
+        The offline model answers at once (one 'done'); an LLM runs through `Runner.run_streamed`."""
+        text = (text or "").strip()
+        if not text or not self.streams:
+            yield StreamUpdate("done", result=self.ask(text, session_id))
+            return
+        key = session_id or "_default"
+        self._pending.pop(key, None)
+        yield from self._stream(text, session_id, RunOptions(autonomous=self.settings.autonomous), key, {})
+
+    def decide_streaming(self, session_id: str | None, decisions: dict[str, bool]) -> Iterator[StreamUpdate]:
+        """`decide`, streamed like `ask_streaming`."""
+        key = session_id or "_default"
+        if not self.streams or key not in self._pending:
+            yield StreamUpdate("done", result=self.decide(session_id, decisions))
+            return
+        state, records = self._resume(key, decisions)
+        yield from self._stream(state, session_id, RunOptions(autonomous=False), key, records)
+
+    def _stream(self, run_input, session_id, options, key, records: dict[str, ToolCallRecord]) -> Iterator[StreamUpdate]:
+        """Drive `Runner.run_streamed` on the connections' loop from a worker thread; hand its events over a queue.
+
+        The worker, not the caller, records the outcome (pending approvals included), so a page that stops reading
+        halfway loses nothing."""
+        updates: queue.Queue[StreamUpdate | None] = queue.Queue()
+        session = self.session(session_id)
+
+        async def drive():
+            result = Runner.run_streamed(self.agent, run_input, context=options, session=session, max_turns=MAX_TURNS)
+            async for event in result.stream_events():
+                if event.type == "raw_response_event":
+                    if getattr(event.data, "type", "") == "response.output_text.delta" and event.data.delta:
+                        updates.put(StreamUpdate("text", text=event.data.delta))
+                elif event.type == "run_item_stream_event" and event.name in ("tool_called", "tool_output"):
+                    self._collect([event.item], records)
+                    raw = event.item.raw_item
+                    call_id = getattr(raw, "call_id", None) or (raw.get("call_id") if isinstance(raw, dict) else None)
+                    if call_id in records:
+                        updates.put(StreamUpdate(event.name, call=records[call_id]))
+            return result
+
+        def work() -> None:
+            try:
+                turn = self._finish(lambda: self.connections.run(drive(), timeout=180), key, records)
+            except Exception as exc:  # a streaming failure the SDK did not type: the page still gets a turn to show
+                log.warning("streamed agent run failed: %s", type(exc).__name__)
+                turn = TurnResult(reply=f"Sorry, that failed: {_safe(exc)}", model=self.model_name,
+                                  tool_calls=list(records.values()), error=_safe(exc))
+            try:
+                updates.put(StreamUpdate("done", result=turn))
+            finally:
+                updates.put(None)
+
+        threading.Thread(target=work, name="agent-stream", daemon=True).start()
+        while (update := updates.get()) is not None:
+            yield update
+
+    def _resume(self, key: str, decisions: dict[str, bool]) -> tuple[RunState, dict[str, ToolCallRecord]]:
+        state, items, records, _note = self._pending.pop(key)
         for item in items:
-            call_id = _call_id(item)
-            if decisions.get(call_id, False):
+            if decisions.get(_call_id(item), False):
                 state.approve(item)
             else:
                 state.reject(item, rejection_message=f"{REJECTED_BY_USER}: the person rejected this call; nothing was done.")
-        return self._run(state, session_id, RunOptions(autonomous=False), key, records)
+        return state, records
 
     def _run(self, run_input, session_id, options, key, records: dict[str, ToolCallRecord]) -> TurnResult:
         session = self.session(session_id)
+        return self._finish(lambda: self.connections.run(
+            Runner.run(self.agent, run_input, context=options, session=session, max_turns=MAX_TURNS), timeout=180
+        ), key, records)
+
+    def _finish(self, execute, key, records: dict[str, ToolCallRecord]) -> TurnResult:
+        """Run `execute` (a whole Runner run) and turn its result into a TurnResult, keeping interruptions pending."""
         try:
-            result = self.connections.run(
-                Runner.run(self.agent, run_input, context=options, session=session, max_turns=MAX_TURNS), timeout=180
-            )
+            result = execute()
         except MaxTurnsExceeded:
             return TurnResult(reply="That took too many steps; please ask in a simpler way.", model=self.model_name,
                               tool_calls=list(records.values()), error="max turns exceeded")
@@ -213,6 +299,19 @@ class TradingAssistant:
                 pending.estimate = self.connections.call(server, "estimate_order", estimate_args)
             except (BrokerToolError, AgentError, TimeoutError) as exc:
                 pending.estimate = {"error": _safe(exc)}
+            ticker = (pending.estimate or {}).get("symbol") or symbol
+            if ticker:
+                try:
+                    pending.company = str(self.connections.call(server, "get_quote", {"symbol": ticker}).get("name") or "")
+                except (BrokerToolError, AgentError, TimeoutError):
+                    pending.company = ""  # the card shows the ticker alone
+        elif tool in ("cancel_order", "replace_order") and arguments.get("order_id"):
+            try:
+                orders = self.connections.call(server, "list_orders", {"status": "active", "limit": 500}).get("orders", [])
+            except (BrokerToolError, AgentError, TimeoutError):
+                orders = []
+            wanted = str(arguments["order_id"])
+            pending.order = next((o for o in orders if wanted in (o.get("id"), o.get("client_order_id"))), None)
         return pending
 
 
@@ -224,13 +323,11 @@ def _call_id(item: ToolApprovalItem) -> str:
 def _summary(p: PendingApproval) -> str:
     a = p.arguments
     if p.tool == "place_order":
-        size = a.get("quantity") or f"${a.get('notional')} of"
-        extra = f" limit ${a['limit_price']}" if a.get("limit_price") else ""
-        tif = f" ({a['time_in_force']})" if a.get("time_in_force") else ""
-        cost = ""
-        if p.estimate and "total" in p.estimate:
-            cost = f" — est. price ${p.estimate['expected_price']}, fees ${p.estimate['fees']}, total ${p.estimate['total']}"
-        return f"{a.get('side')} {size} {a.get('symbol')}{extra}{tif} on {p.broker_name}{cost}"
+        if p.estimate and p.estimate.get("message"):
+            return p.estimate["message"]  # the broker's own line: price, fees and total in full, and when it executes
+        size = a.get("quantity") or f"{a.get('notional')} dollars of"
+        problem = f" (no estimate: {p.estimate['error']})" if p.estimate and p.estimate.get("error") else ""
+        return f"{a.get('side')} {size} {a.get('symbol')} on {p.broker_name}{problem}"
     if p.tool == "cancel_order":
         return f"cancel order {a.get('order_id')} on {p.broker_name}"
     return f"{p.tool} {a} on {p.broker_name}"
