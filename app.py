@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import streamlit as st
 
+from console.display import model_in_use
 from console.services import agent_settings, connections, money
 
 st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
@@ -44,6 +45,8 @@ def sidebar() -> None:
     settings = agent_settings()
     st.sidebar.caption("CONNECTION")
     st.sidebar.write(f"Gateway · {settings.gateway_url}" if settings.remote else "Local brokers (stdio)")
+    st.sidebar.caption("MODEL")
+    st.sidebar.write(model_in_use(settings))
     try:
         conns = connections()
     except Exception as exc:  # a console that cannot reach its brokers still renders and says why
