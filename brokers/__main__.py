@@ -35,7 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_logging(args.log_level)
     settings = get_settings()
     profile = get_profile(args.broker)
-    engine = open_engine(profile, settings)
+    engine = open_engine(profile, settings, practice_clock=args.practice_clock)
     where = settings.database_url_for(profile.id) if settings.database_url else str(settings.data_dir)
     logging.getLogger("brokers").info("%s data in %s", profile.name, where)
     server = build_server(profile, engine, log_level=args.log_level)
@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="bind address for HTTP transports (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--practice-clock", action="store_true",
+                       help="follow the practice clock in the data dir and serve move_practice_clock (the local console)")
     serve.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     halt = commands.add_parser("halt", help="kill switch: refuse every order tool of a broker, fill nothing")
     halt.add_argument("broker", help="broker id, e.g. tradesphere")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brokers.clock import MarketClock
+from brokers.clock import MarketClock, PracticeClock
 from brokers.engine import BrokerEngine
 from brokers.persistence import BrokerDatabase
 from brokers.profiles import BrokerProfile, RiskLimits
@@ -29,14 +29,17 @@ def confirm_mode(profile: BrokerProfile, settings: BrokerSettings) -> str:
     return settings.confirm_orders or profile.confirm_orders or "elicit"
 
 
-def open_engine(profile: BrokerProfile, settings: BrokerSettings | None = None) -> BrokerEngine:
-    """An engine on the broker's own database, creating the schema and account on first start."""
+def open_engine(profile: BrokerProfile, settings: BrokerSettings | None = None, *, practice_clock: bool = False) -> BrokerEngine:
+    """An engine on the broker's own database, creating the schema and account on first start.
+
+    `practice_clock`: follow (and let the console move) the practice clock kept in the data dir; only the local
+    console's brokers do (`serve --practice-clock`), never a gateway's."""
     settings = settings or get_settings()
     database = BrokerDatabase(settings.database_url_for(profile.id), profile.id)
     return BrokerEngine(
         profile,
         database,
-        clock=MarketClock(settings.now),
+        clock=MarketClock(settings.now, PracticeClock(settings.data_dir) if practice_clock else None),
         directory=get_directory(),
         limits=effective_limits(profile, settings),
     )

@@ -19,7 +19,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt, TypeAdapter
 
-from brokers.clock import eastern
+from brokers.clock import ClockMove, eastern
 from brokers.confirmation import (
     CONFIRM_MODES,
     Confirm,
@@ -82,6 +82,10 @@ TOOL_ANNOTATIONS: dict[str, ToolAnnotations] = {
 
 ORDER_TOOLS = frozenset(name for name, hints in TOOL_ANNOTATIONS.items() if not hints.read_only_hint)
 """Tools that change the book (derived from the annotations): the trade scope at the gateway."""
+PRACTICE_CLOCK_TOOL = "move_practice_clock"
+"""Served only by a broker started with the practice clock (the local console's); never part of a gateway."""
+PRACTICE_CLOCK_ANNOTATIONS = ToolAnnotations(title="Move the practice clock", readOnlyHint=False, destructiveHint=False,
+                                             idempotentHint=False, openWorldHint=False)
 
 
 def _wire_word(value: object) -> object:
@@ -229,6 +233,17 @@ def _publish_confirmation_outputs(server: MCPServer, name: str) -> None:
     schema = TypeAdapter(union).json_schema()
     metadata.output_model = union
     metadata.output_schema = {"type": "object", "oneOf": schema["anyOf"], "$defs": schema.get("$defs", {})}
+
+
+class ClockResult(BaseModel):
+    """The market clock after a practice clock move."""
+
+    practice: bool
+    """True while the brokers follow the practice clock, false for real time (or TRADING_NOW)."""
+    now: str
+    is_open: bool
+    next_open: str
+    next_close: str
 
 
 def build_server(
@@ -493,6 +508,21 @@ def build_server(
             return _text_result(position, text)
 
         return _business(lambda: order_gate.run(ctx, "add_position", arguments, answer, execute))
+
+    if engine.clock.practice is not None:
+
+        @server.tool(name=PRACTICE_CLOCK_TOOL, annotations=PRACTICE_CLOCK_ANNOTATIONS)
+        def move_practice_clock(
+            action: Annotated[ClockMove, Field(description="practice (start at the next session open), real_time, "
+                                               "next_open, close (the next close) or plus_hour")],
+        ) -> Annotated[CallToolResult, ClockResult]:
+            """The console's practice clock, shared by its local brokers: start it, stop it, or jump it forward."""
+            _business(lambda: engine.clock.move(action))
+            market = engine.clock.status()
+            result = ClockResult(**{k: market[k] for k in ("practice", "now", "is_open", "next_open", "next_close")})
+            text = (f"Practice clock: {eastern(engine.clock.now())}." if result.practice
+                    else f"Real time: {eastern(engine.clock.now())}.") + (" Market open." if result.is_open else " Market closed.")
+            return _text_result(result, text)
 
     for name in ORDER_TOOLS:
         _publish_confirmation_outputs(server, name)

@@ -14,12 +14,14 @@ from typing import Any
 
 from mcp_types import CallToolResult, InputRequiredResult, TextContent
 
-from brokers.server import ORDER_TOOLS
+from brokers.server import ORDER_TOOLS, PRACTICE_CLOCK_TOOL
 from gateway.audit import AuditLog
 from gateway.keys import ApiKey
 
 CALLER = "gateway.api_key"
 """Key under the ASGI scope's `state` where the guard leaves the authenticated ApiKey."""
+CLOCK_REFUSAL = (f"forbidden: {PRACTICE_CLOCK_TOOL} is the local console's; a gateway's brokers keep the market's "
+                 "clock and no client may move it")
 FORBIDDEN = -32003
 """JSON-RPC error code of a scope refusal (in the range JSON-RPC leaves to servers)."""
 
@@ -85,6 +87,8 @@ def order_tool_policy(broker_id: str, audit: AuditLog):
     async def middleware(ctx, call_next):
         params = ctx.params if isinstance(ctx.params, dict) else {}
         tool = params.get("name")
+        if ctx.method == "tools/call" and tool == PRACTICE_CLOCK_TOOL:  # its brokers never serve it; refuse it anyway
+            return CallToolResult(content=[TextContent(type="text", text=CLOCK_REFUSAL)], is_error=True)
         if ctx.method != "tools/call" or tool not in ORDER_TOOLS:
             return await call_next(ctx)
         scope = getattr(ctx.request, "scope", None)
