@@ -7,7 +7,7 @@ import argparse
 import logging
 import sys
 
-from brokers.profiles import ProfileError, get_profiles
+from brokers.profiles import AlpacaProfile, ProfileError, get_profiles
 from brokers.settings import get_settings
 
 
@@ -20,6 +20,14 @@ def _configure_logging(level: str) -> None:
 def _list() -> int:
     for profile in get_profiles().values():
         shares = "fractional" if profile.fractional_shares else "whole shares"
+        if isinstance(profile, AlpacaProfile):
+            from brokers.alpaca.config import configuration_problem, find_keys
+
+            problem = configuration_problem(profile)
+            state = problem or f"configured (keys from {find_keys().source})"
+            print(f"{profile.id:<14} {profile.name:<18} paper account at Alpaca ({profile.base_url}) | "
+                  f"{profile.fee_schedule()} | {shares} | {state}")
+            continue
         print(
             f"{profile.id:<14} {profile.name:<18} {profile.specialty} | {profile.commission.describe()} | "
             f"fill ~{profile.fill_latency_ms} ms | {shares} | starts with ${profile.starting_cash:,}"
@@ -35,6 +43,14 @@ def _serve(args: argparse.Namespace) -> int:
     _configure_logging(args.log_level)
     settings = get_settings()
     profile = get_profile(args.broker)
+    if isinstance(profile, AlpacaProfile):
+        from brokers.alpaca.config import EndpointRefused, check_endpoints
+
+        try:
+            check_endpoints(profile)  # paper only: a live endpoint never gets a server
+        except EndpointRefused as exc:
+            print(f"error: refused: {exc}", file=sys.stderr)
+            return 2
     engine = open_engine(profile, settings, practice_clock=args.practice_clock)
     where = settings.database_url_for(profile.id) if settings.database_url else str(settings.data_dir)
     logging.getLogger("brokers").info("%s data in %s", profile.name, where)

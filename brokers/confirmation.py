@@ -237,8 +237,8 @@ class OrderGate:
 
     def question(self, tool: str, arguments: dict[str, Any], can_elicit: bool) -> Elicit[Confirm] | Decision:
         """Ask the person, or say how the body goes on: at once (off, a retry of a placed order) or by token."""
-        if self.mode == "off" or self._is_retry(tool, arguments):
-            return Decision("execute")
+        if self.mode == "off" or self._is_retry(tool, arguments) or (tool == "add_position" and self.engine.import_refusal):
+            return Decision("execute")  # (an import into a real account: the body refuses it, nobody is asked)
         if self.mode == "token" or not can_elicit or arguments.get("confirmation_token"):
             return Decision("token")
         if self.engine.halt_state().halted:

@@ -14,7 +14,8 @@ from decimal import Decimal
 from sqlalchemy import Connection, insert, select, update
 
 from brokers.clock import EASTERN
-from brokers.money import ZERO
+from brokers.errors import DailyLimitExceeded
+from brokers.money import ZERO, usd
 from brokers.persistence import BrokerDatabase, ControlRow, DailyNotionalRow
 
 controls = ControlRow.__table__
@@ -72,3 +73,20 @@ def add_placed(connection: Connection, day: str, amount: Decimal) -> None:
         connection.execute(insert(daily), {"day": day, "placed": amount})
     else:
         connection.execute(update(daily).where(daily.c.day == day), {"placed": before[0] + amount})
+
+
+def count_today(connection: Connection, cap: Decimal | None, broker_name: str, now: datetime, value: Decimal,
+                replacing: str | None = None) -> None:
+    """Add `value` to what was placed today, refusing it (nothing written) past the broker's per-day limit `cap`."""
+    if cap is None or value <= 0:
+        return
+    day = new_york_day(now)
+    placed = placed_on(connection, day)
+    if placed + value > cap:
+        what = f"the replacement of order {replacing} adds" if replacing else "this order is"
+        raise DailyLimitExceeded(
+            f"{what} {usd(value)}; with {usd(placed)} already placed today ({day}, New York) that is over "
+            f"{broker_name}'s daily limit of {usd(cap)} ({usd(max(cap - placed, ZERO))} left today); "
+            "nothing was placed"
+        )
+    add_placed(connection, day, value)

@@ -56,7 +56,6 @@ from brokers.domain import (
     _positive,
 )
 from brokers.errors import (
-    DailyLimitExceeded,
     DuplicateClientOrderId,
     InvalidRequest,
     OrderNotFound,
@@ -107,6 +106,16 @@ class Plan:
 
 class BrokerEngine:
     """One broker's book, backed by its own database."""
+
+    import_refusal: str | None = None
+    """Why add_position is refused outright (a real account's engine says; a simulated book imports)."""
+    problem: str | None = None
+    """Why the broker cannot trade (an Alpaca broker without keys); a simulated engine always can."""
+
+    @property
+    def quotes_do_io(self) -> bool:
+        """Whether a quote may wait on the network (TRADING_QUOTES=alpaca)."""
+        return self.feed.does_io
 
     def __init__(
         self,
@@ -500,19 +509,7 @@ class BrokerEngine:
 
     def _count_today(self, book: Book, now: datetime, value: Decimal, replacing: str | None = None) -> None:
         """Add `value` to what was placed today, refusing it (nothing written) past the broker's per-day limit."""
-        cap = self.limits.max_daily_notional
-        if cap is None or value <= 0:
-            return
-        day = controls.new_york_day(now)
-        placed = controls.placed_on(book.connection, day)
-        if placed + value > cap:
-            what = f"the replacement of order {replacing} adds" if replacing else "this order is"
-            raise DailyLimitExceeded(
-                f"{what} {usd(value)}; with {usd(placed)} already placed today ({day}, New York) that is over "
-                f"{self.profile.name}'s daily limit of {usd(cap)} ({usd(max(cap - placed, ZERO))} left today); "
-                "nothing was placed"
-            )
-        controls.add_placed(book.connection, day, value)
+        controls.count_today(book.connection, self.limits.max_daily_notional, self.profile.name, now, value, replacing)
 
     def _with_symbol(self, request: OrderRequest) -> OrderRequest:
         symbol = self.directory.resolve(request.symbol).symbol

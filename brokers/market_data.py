@@ -13,7 +13,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -29,7 +29,7 @@ SPREAD_BP = Decimal("2")  # half the bid/ask spread is 1 bp of the price, at lea
 
 
 class Quote(BaseModel):
-    """A simulated NBBO-style quote."""
+    """An NBBO-style quote, from the simulated feed or from Alpaca."""
 
     symbol: str
     name: str
@@ -38,6 +38,8 @@ class Quote(BaseModel):
     last: WireDecimal
     timestamp: datetime
     market_open: bool
+    source: Literal["simulated", "alpaca"] = "simulated"
+    """Where the prices came from: our simulated feed, or Alpaca's latest quote (bid and ask; last is their midpoint)."""
 
 
 class Prices(NamedTuple):
@@ -60,6 +62,9 @@ def _minute_index(moment: datetime) -> int:
 
 class SimulatedFeed:
     """Quotes for every symbol in the directory, identical in every process for the same minute."""
+
+    does_io = False
+    """Whether a quote may wait on the network (brokers.alpaca.quotes): then the quote tool runs in a worker thread."""
 
     def __init__(self, directory: SymbolDirectory, clock: MarketClock):
         self.directory = directory

@@ -1,6 +1,8 @@
 """Broker profiles: a broker is data (fees, speed, share rules, limits) loaded from one TOML file.
 
 `TRADING_PROFILES=path` points at another file; a broker added there works without code changes.
+Each entry has a `kind`: `simulated` (the default, our own paper engine) or `alpaca` (a paper account at Alpaca,
+reached with alpaca-py; see brokers/alpaca/).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from brokers.money import money
+from brokers.money import money, plain, usd
 
 DEFAULT_PROFILES = Path(__file__).with_name("profiles.toml")
 
@@ -37,6 +39,8 @@ class CommissionSchedule(BaseModel):
         return money(min(commission, cap))
 
     def describe(self) -> str:
+        if not self.per_share and not self.minimum:
+            return "no commission"
         return (
             f"${self.per_share} per share, minimum ${self.minimum}, "
             f"capped at {self.max_pct_of_value.normalize()}% of trade value"
@@ -63,6 +67,8 @@ class BrokerProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["simulated"] = "simulated"
+    """Which engine serves the broker: our simulated paper engine."""
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,30}$")
     """Short id used in URLs, tool prefixes and file names."""
     name: str
@@ -91,22 +97,75 @@ class BrokerProfile(BaseModel):
     def quantity_places(self) -> int:
         return 6 if self.fractional_shares else 0
 
+    def fee_schedule(self) -> str:
+        """The fees in one line, as the broker card and the profile tool show them."""
+        return self.commission.describe()
+
+
+ALPACA_PAPER_URL = "https://paper-api.alpaca.markets"
+ALPACA_DATA_URL = "https://data.alpaca.markets"
+NO_COMMISSION = CommissionSchedule(per_share=Decimal("0"), minimum=Decimal("0"), max_pct_of_value=Decimal("0"))
+
+
+class AlpacaProfile(BrokerProfile):
+    """A paper account at Alpaca behind the same tools: the account, prices and fills are Alpaca's.
+
+    Only `id`, `kind` and `name` are needed; the rest has defaults. Whether the account can be reached (keys, a paper
+    endpoint) is checked when the broker starts (brokers.alpaca.config), so one bad entry never stops the others.
+    """
+
+    kind: Literal["alpaca"]
+    specialty: str = "Paper account at Alpaca: real market prices, no commission"
+    fill_latency_ms: int = Field(default=150, ge=0)
+    """What the console compares for "fastest": a paper market order at Alpaca fills in a fraction of a second."""
+    fractional_shares: bool = True
+    starting_cash: Decimal = Decimal("0")
+    """Alpaca sets the paper account's cash (its dashboard resets it); the account tool reports the real figure."""
+    commission: CommissionSchedule = NO_COMMISSION
+    base_url: str = ALPACA_PAPER_URL
+    """Alpaca's trading API: only the paper endpoint (or a loopback address, for tests) is accepted."""
+    data_url: str = ALPACA_DATA_URL
+    """Alpaca's market data API (latest quotes)."""
+    feed: Literal["iex", "sip", "delayed_sip"] | None = None
+    """Quote feed; None lets Alpaca choose (IEX on the free plan)."""
+    sec_fee_per_million: Decimal = Decimal("27.80")
+    """SEC Section 31 fee on sells, dollars per million of value, for estimates (the SEC resets it each year)."""
+    taf_per_share: Decimal = Decimal("0.000166")
+    """FINRA trading activity fee on sells, per share, for estimates."""
+    taf_maximum: Decimal = Decimal("8.30")
+    """The FINRA fee's cap per trade."""
+    fill_wait_ms: int = Field(default=2000, ge=0, le=30_000)
+    """How long place_order waits for a market order Alpaca accepted to fill before it answers with it as open."""
+
+    def fee_schedule(self) -> str:
+        return (f"No commission; on sells, regulatory fees Alpaca passes on (SEC {usd(self.sec_fee_per_million)} per "
+                f"$1M of value, FINRA TAF ${plain(self.taf_per_share)} a share up to {usd(self.taf_maximum)}), "
+                "estimated")
+
+
+AnyProfile = BrokerProfile | AlpacaProfile
+KINDS: dict[str, type[BrokerProfile]] = {"simulated": BrokerProfile, "alpaca": AlpacaProfile}
+
 
 class ProfileError(Exception):
     """The profiles file is missing, malformed or names a broker twice."""
 
 
-def load_profiles(path: Path | str | None = None) -> dict[str, BrokerProfile]:
+def load_profiles(path: Path | str | None = None) -> dict[str, AnyProfile]:
     """Read every broker profile from a TOML file, keyed by id, in file order."""
     path = Path(path) if path else DEFAULT_PROFILES
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"cannot read broker profiles from {path}: {exc}") from exc
-    profiles: dict[str, BrokerProfile] = {}
+    profiles: dict[str, AnyProfile] = {}
     for entry in raw.get("broker", []):
+        kind = entry.get("kind", "simulated") if isinstance(entry, dict) else "simulated"
+        if kind not in KINDS:
+            raise ProfileError(f"broker {entry.get('id')!r} in {path} has kind {kind!r}; the kinds are "
+                               f"{', '.join(KINDS)}")
         try:
-            profile = BrokerProfile.model_validate(entry)
+            profile = KINDS[kind].model_validate(entry)
         except ValueError as exc:
             raise ProfileError(f"bad broker profile in {path}: {exc}") from exc
         if profile.id in profiles:
@@ -118,18 +177,18 @@ def load_profiles(path: Path | str | None = None) -> dict[str, BrokerProfile]:
 
 
 @lru_cache(maxsize=8)
-def _cached(path: str) -> dict[str, BrokerProfile]:
+def _cached(path: str) -> dict[str, AnyProfile]:
     return load_profiles(path)
 
 
-def get_profiles(path: Path | str | None = None) -> dict[str, BrokerProfile]:
+def get_profiles(path: Path | str | None = None) -> dict[str, AnyProfile]:
     """Profiles from `path` or the configured file (cached per path)."""
     from brokers.settings import get_settings
 
     return _cached(str(path or get_settings().profiles_path))
 
 
-def get_profile(broker_id: str) -> BrokerProfile:
+def get_profile(broker_id: str) -> AnyProfile:
     profiles = get_profiles()
     try:
         return profiles[broker_id]

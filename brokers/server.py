@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
 
+import anyio.to_thread
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -164,7 +165,13 @@ class BrokerProfileResult(BaseModel):
     """The kill switch (`python -m brokers halt`): while true every order tool is refused and nothing fills."""
     halt_reason: str | None = None
     environment: Literal["paper"] = "paper"
+    kind: Literal["simulated", "alpaca"] = "simulated"
+    """simulated (our paper engine) or alpaca (a paper account at Alpaca: its account, prices and fills)."""
+    configured: bool = True
+    """False when the broker cannot trade yet (an Alpaca broker without keys): `problem` says why."""
+    problem: str | None = None
     market: dict[str, Any]
+    """The market clock (for an Alpaca broker, Alpaca's own; `error` when it cannot be read)."""
 
 
 def _text_result(model: BaseModel, text: str, *, is_error: bool = False) -> CallToolResult:
@@ -246,6 +253,13 @@ class ClockResult(BaseModel):
     next_close: str
 
 
+def _market_line(engine: BrokerEngine) -> str:
+    try:
+        return "market open" if engine.clock.is_open() else f"market closed until {eastern(engine.clock.next_open())}"
+    except BrokerError as exc:  # an Alpaca broker without keys or network starts all the same
+        return str(exc)
+
+
 def build_server(
     profile: BrokerProfile,
     engine: BrokerEngine,
@@ -285,6 +299,11 @@ def build_server(
         """This broker's specialty, fee schedule, fill latency, share rules, limits and the market clock."""
         limits = engine.limits
         halt = _business(engine.halt_state)
+        problem = getattr(engine, "problem", None)
+        try:
+            market = engine.clock.status()
+        except BrokerError as exc:  # an Alpaca broker that cannot reach Alpaca still says who it is
+            market = {"error": str(exc)}
         result = BrokerProfileResult(
             id=profile.id,
             name=profile.name,
@@ -294,7 +313,7 @@ def build_server(
             commission_per_share=plain(profile.commission.per_share),
             commission_minimum=plain(profile.commission.minimum),
             commission_max_pct_of_value=plain(profile.commission.max_pct_of_value),
-            fee_schedule=profile.commission.describe(),
+            fee_schedule=profile.fee_schedule(),
             starting_cash=str(profile.starting_cash),
             max_order_notional=None if limits.max_order_notional is None else str(limits.max_order_notional),
             symbol_allowlist=list(limits.symbol_allowlist) if limits.symbol_allowlist is not None else None,
@@ -303,25 +322,35 @@ def build_server(
             confirm_orders=order_gate.mode,
             halted=halt.halted,
             halt_reason=halt.reason,
-            market=engine.clock.status(),
+            kind=profile.kind,
+            configured=problem is None,
+            problem=problem,
+            market=market,
         )
         shares = "fractional shares" if profile.fractional_shares else "whole shares only"
         text = (
-            f"{profile.name}: {profile.specialty}. Fees: {profile.commission.describe()}. "
+            f"{profile.name}: {profile.specialty}. Fees: {profile.fee_schedule()}. "
             f"Typical fill {profile.fill_latency_ms} ms; {shares}. Paper account; orders confirmed by {order_gate.mode}."
             + (f" HALTED: {halt.reason or 'no reason given'}; order tools are refused." if halt.halted else "")
+            + (f" {profile.name} is {problem}." if problem else "")
         )
         return _text_result(result, text)
 
     # async: a quote is computed in memory from the simulated feed (~20 us, no database, no network), so it runs
     # on the event loop; a sync tool would hop to a worker thread and back (most of a gateway call's cost, bench).
-    # A quote source that does I/O must make this a sync tool again.
+    # A quote that waits on the network (Alpaca's, or TRADING_QUOTES=alpaca) runs in a worker thread instead.
+    quotes_do_io = engine.quotes_do_io
+
     @tool("get_quote")
     async def get_quote(symbol: Symbol) -> Annotated[CallToolResult, Quote]:
-        """Current simulated bid, ask and last price for a ticker or company name."""
-        quote = _business(lambda: engine.quote(symbol))
+        """Current bid, ask and last price for a ticker or company name; `source` says whose (simulated or Alpaca's)."""
+        if quotes_do_io:
+            quote = await anyio.to_thread.run_sync(lambda: _business(lambda: engine.quote(symbol)))
+        else:
+            quote = _business(lambda: engine.quote(symbol))
         state = "market open" if quote.market_open else "market closed, last close"
-        text = f"{quote.symbol} ({quote.name}): bid {usd(quote.bid)}, ask {usd(quote.ask)}, last {usd(quote.last)} ({state})."
+        text = (f"{quote.symbol} ({quote.name}): bid {usd(quote.bid)}, ask {usd(quote.ask)}, last {usd(quote.last)} "
+                f"({state}; {'Alpaca' if quote.source == 'alpaca' else 'simulated'} quote).")
         return _text_result(quote, text)
 
     @tool("get_account")
@@ -498,6 +527,8 @@ def build_server(
     ) -> Annotated[CallToolResult, PositionView]:
         """Record a holding bought elsewhere (an import) at its purchase price; cash is not touched."""
         arguments = _arguments(locals(), add_position)
+        if engine.import_refusal:  # a real account (Alpaca): nothing to confirm, nothing sent
+            raise ToolError(engine.import_refusal)
 
         def execute(gate, _confirmation) -> CallToolResult:
             position = _business(lambda: engine.add_position(symbol, quantity, purchase_price, gate))
@@ -526,5 +557,5 @@ def build_server(
 
     for name in ORDER_TOOLS:
         _publish_confirmation_outputs(server, name)
-    log.info("%s server ready; market %s", profile.name, "open" if engine.clock.is_open() else f"closed until {eastern(engine.clock.next_open())}")
+    log.info("%s server ready; %s", profile.name, _market_line(engine))
     return server

@@ -42,6 +42,11 @@ class BrokerSettings(BaseSettings):
     executes at once (only for a client that asks the person itself, like the console). Unset: the profile's
     `confirm_orders`, else `elicit`."""
 
+    quotes: Literal["simulated", "alpaca"] = "simulated"
+    """Where the simulated brokers take their prices (TRADING_QUOTES): `alpaca` prices them from Alpaca's latest
+    quotes (the `kind = "alpaca"` profile's data_url and the Alpaca keys), falling back to the simulated feed when
+    that fails. Every quote says its `source`."""
+
     @field_validator("now")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
