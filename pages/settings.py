@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from console.services import delete_secret, load_saved, read_secret, reset_connections, save, store_secret
+from console.display import model_in_use
+from console.services import (
+    agent_settings,
+    delete_secret,
+    load_saved,
+    read_secret,
+    reset_connections,
+    save,
+    store_secret,
+)
 
 st.subheader("Settings")
 saved = load_saved()
@@ -14,7 +23,9 @@ with st.form("settings"):
     gateway_url = st.text_input("Gateway URL", saved["gateway_url"], placeholder="https://your-gateway.example.com")
     transport = st.selectbox("Gateway transport", ["sse", "streamable-http"], index=["sse", "streamable-http"].index(saved["gateway_transport"]))
     st.markdown("**Model**")
-    model = st.text_input("Model", saved["model"])
+    st.caption(f"In use now: **{model_in_use(agent_settings())}**. The LLM model name below is used once an OpenAI API "
+               "key (Keys, below) or an OpenAI-compatible base URL is set; without either the offline model answers.")
+    model = st.text_input("LLM model name (with a key or base URL)", saved["model"])
     base_url = st.text_input("OpenAI-compatible base URL (Ollama, vLLM)", saved["openai_base_url"])
     st.markdown("**Trading**")
     autonomous = st.toggle("Autonomous mode (place orders without asking)", bool(saved["autonomous"]))
