@@ -110,13 +110,34 @@ def test_the_offline_models_note_shows_on_the_card():
     assert any("Starbucks" in i.value and "starbuks" in i.value for i in at.info), [i.value for i in at.info]
 
 
-def test_bracket_card_shows_both_legs():
+def scripted(monkeypatch, *steps) -> None:
+    """The console's assistant answers with these model steps (the SDK's ScriptedModel, streamed like an LLM)."""
+    from agents.testing import ScriptedModel
+
+    monkeypatch.setattr("agent.assistant.build_model", lambda settings, refs: (ScriptedModel(list(steps)), "scripted"))
+
+
+def test_bracket_card_shows_both_legs_and_an_llm_turn_streams(monkeypatch):
+    from agents.testing import assistant_message, function_call
+
+    bracket = {"symbol": "CSCO", "side": "buy", "quantity": "20", "take_profit_price": "78", "stop_loss_price": "65",
+               "time_in_force": "gtc"}
+    scripted(monkeypatch, [function_call("mcp_tradesphere__place_order", bracket, call_id="c1")],
+             [assistant_message("Placed your bracket.")])
     at = app()
-    at.chat_input[0].set_value("buy 20 shares of cisco with a take profit at 78 and a stop loss at 65").run()
+    at.chat_input[0].set_value("a bracket on cisco please").run()
     assert not at.exception
     card = texts(at, "markdown", "caption").replace("\\$", "$")
     assert buttons(at, "Approve"), card
-    assert "Bracket" in card and "Take profit" in card and "$78.00" in card and "Stop loss" in card and "$65.00" in card
+    assert "Cisco" in card and "(CSCO)" in card and "Bracket · market entry" in card
+    assert "Take profit" in card and "$78.00" in card and "Stop loss" in card and "$65.00" in card
+    assert "Good till cancelled" in card and not CODES.search(card)
+    buttons(at, "Approve")[0].click().run()
+    assert not at.exception
+    assert at.chat_message[-1].markdown[0].value == "Placed your bracket."
+    assert [e.label for e in at.expander][-1] == "Details · 1 tool call"
+    entry = [o for o in orders()["tradesphere"] if o["symbol"] == "CSCO" and not o.get("parent_id")]
+    assert entry and entry[0]["take_profit_price"] == "78"
 
 
 def test_limit_card_shows_the_limit_and_good_till_cancelled():
