@@ -525,6 +525,8 @@ class AlpacaEngine:
                     return found
             raise
         except AlpacaUnavailable as lost:
+            if not lost.maybe_received:  # rate limited past the bound: Alpaca did nothing
+                raise
             log.warning("%s: order %s: %s; looking it up by client_order_id", self.profile.id, client_order_id, lost)
             try:
                 found = self._by_client_id(client_order_id)
