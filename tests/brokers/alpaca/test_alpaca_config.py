@@ -98,3 +98,10 @@ def test_keys_come_from_the_environment_then_keyring_and_never_show():
         "PKRING", "ringsecret", "keyring")
     assert configuration_problem(alpaca(), {}) is None
 
+
+
+def test_the_shipped_alpaca_profiles_file_keeps_the_simulated_brokers_as_they_are():
+    with_alpaca = load_profiles(ROOT / "brokers" / "profiles-alpaca.toml")
+    simulated = load_profiles(ROOT / "brokers" / "profiles.toml")
+    assert {k: v for k, v in with_alpaca.items() if k != "alpaca"} == simulated
+    assert with_alpaca["alpaca"] == alpaca()  # the defaults, written out
