@@ -165,7 +165,7 @@ def create_app(settings: GatewaySettings | None = None, *, freeze_startup_heap: 
     def brokers() -> list[BrokerInfo]:
         """Every broker's profile: name, specialty, fees, speed, and its MCP endpoints."""
         return [
-            BrokerInfo(id=p.id, name=p.name, specialty=p.specialty, fee_schedule=p.commission.describe(),
+            BrokerInfo(id=p.id, name=p.name, specialty=p.specialty, fee_schedule=p.fee_schedule(),
                        commission_per_share=str(p.commission.per_share), commission_minimum=str(p.commission.minimum),
                        commission_max_pct_of_value=str(p.commission.max_pct_of_value),
                        fill_latency_ms=p.fill_latency_ms, fractional_shares=p.fractional_shares,
