@@ -10,9 +10,10 @@ from agent.errors import AgentError
 from console import display
 from console.services import connections
 
+# Blotter sections: label, the statuses in it, expanded at first. (Comments, not docstrings: Streamlit's magic would
+# draw a bare string in a page script.)
 GROUPS = [("Queued", ("queued",), True), ("Open", ("open",), True), ("Filled", ("filled",), True),
           ("Cancelled, rejected, expired or replaced", ("cancelled", "rejected", "expired", "replaced"), False)]
-"""Blotter sections: label, the statuses in it, expanded at first."""
 ACTIVE = ("queued", "open")
 MONEY = st.column_config.NumberColumn(format="dollar")
 NEW_YORK_TIME = st.column_config.DatetimeColumn(format="ddd MMM D, HH:mm [ET]", timezone="America/New_York")

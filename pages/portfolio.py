@@ -11,8 +11,8 @@ import streamlit as st
 from console import display
 from console.services import connections
 
+# An equity curve is drawn once its points span at least a minute: before that it is one moment, not a history.
 HISTORY_MIN_SPAN_S = 60
-"""An equity curve is drawn once its points span at least a minute: before that it is one moment, not a history."""
 MONEY = st.column_config.NumberColumn(format="dollar")
 
 st.subheader("Portfolio")
