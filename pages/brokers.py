@@ -34,6 +34,10 @@ for column, status in zip(st.columns(len(statuses)), statuses, strict=True):
         latency = f"{status.latency_ms:.1f} ms" if status.latency_ms else "—"
         st.write(f"**Connection:** {status.state} over {status.transport} · last round trip {latency}")
         card = live.get(status.id) if isinstance(live.get(status.id), dict) else {}
+        if (card or profile).get("kind") == "alpaca":
+            st.info("Paper account at Alpaca: Alpaca's own prices, fills and market clock; no real money moves.")
+            if (card or profile).get("configured") is False:
+                st.warning(f"{(card or profile).get('problem')}. Store the keys under Settings, then reconnect.")
         if card.get("halted"):
             st.error(f"HALTED: {card.get('halt_reason') or 'no reason given'}. Orders are refused, nothing fills.")
         if settings.gateway_url:
