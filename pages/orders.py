@@ -71,6 +71,9 @@ COLUMNS = {"Qty": st.column_config.NumberColumn(format="localized"), "Filled": s
            "Notional": MONEY, "Limit": MONEY, "Stop": MONEY, "Mark": MONEY, "Avg price": MONEY, "Fees": MONEY,
            "Submitted": NEW_YORK_TIME, "Filled at": NEW_YORK_TIME, "Executes": NEW_YORK_TIME, "Triggered": NEW_YORK_TIME}
 HIDDEN = ["broker_id", "Id", "parent", "status", "_order"]
+# Columns a group shows only when one of its orders has a value there (a blotter of market orders has no Limit).
+OPTIONAL = ["Notional", "Limit", "Stop", "Trail", "Mark", "Bracket", "Avg price", "Filled at", "Executes", "Triggered",
+            "Replaces", "Reason"]
 
 st.subheader("Orders")
 if done := st.session_state.pop("order_change_done", None):
@@ -94,7 +97,8 @@ for label, statuses, expanded in GROUPS:
         continue
     with st.expander(f"{label} · {len(group)}", expanded=expanded):
         shown = with_legs_under_parents(group)
-        st.dataframe(shown.drop(columns=HIDDEN), hide_index=True, width="stretch", column_config=COLUMNS,
+        empty = {c: None for c in OPTIONAL if shown[c].isna().all() or (shown[c].astype(str) == "").all()}
+        st.dataframe(shown.drop(columns=HIDDEN), hide_index=True, width="stretch", column_config={**COLUMNS, **empty},
                      key=f"blotter-{statuses[0]}")
 st.download_button("Download CSV", frame.drop(columns=["_order", "Order", "status"]).to_csv(index=False), "orders.csv",
                    "text/csv")

@@ -83,14 +83,14 @@ def show(items: list[tuple[str, dict]], active: list[tuple[str, dict]], curves: 
                           width="stretch", key=f"alloc-{key}")
         pnl = px.bar(frame, x="Symbol", y="Unrealized P&L", color="Broker", barmode="group",
                      title="Unrealized P&L ($)", template="plotly_dark")
-        pnl.update_yaxes(title="Unrealized P&L ($)", tickprefix="$", tickformat=",.2f")
+        pnl.update_yaxes(title="Unrealized P&L ($)", tickformat="$,.2f")  # d3 puts the sign first: -$0.05
         right.plotly_chart(pnl, width="stretch", key=f"pnl-{key}")
     points = [{"Broker": names.get(b, b), "Time": display.new_york(p["time"]), "Equity": float(p["equity"])}
               for b, c in curves.items() for p in c]
     if has_history(points):
         equity = px.line(pd.DataFrame(points), x="Time", y="Equity", color="Broker", markers=True,
                          title="Equity over time (New York time)", template="plotly_dark")
-        equity.update_yaxes(title="Equity ($)", tickprefix="$", tickformat=",.0f")
+        equity.update_yaxes(title="Equity ($)", tickformat="$,.0f")
         st.plotly_chart(equity, width="stretch", key=f"equity-{key}")
     else:
         st.caption("Equity over time: no history yet. The chart appears once fills have been recorded over more than "
