@@ -1,10 +1,17 @@
-"""The whole console in headless Debian Chromium: chat, approve, see the fill, see the portfolio."""
+"""The whole console in headless Debian Chromium: what a trader sees, asserted on visible text.
+
+A fresh data dir, both brokers connected, the model in use named, the first-run help, an at-the-open order's card in
+full (total with thousands, time in force in words, when it executes), Approve, a market order approved, the
+Portfolio with the position and no degenerate equity chart, the Orders blotter grouped. Screenshots go under the
+test's tmp dir (printed at the end); look at them: truncated numbers, codes instead of words and empty charts are bugs.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,8 +23,9 @@ import pytest
 from market_times import OPEN
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "tests" / "e2e" / "artifacts"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FULL_TOTAL = re.compile(r"\$\d{1,3}(?:,\d{3})+\.\d{2}")
+CODES = re.compile(r"\b(opg|cls|gtc)\b")
 pytestmark = pytest.mark.e2e
 
 
@@ -30,11 +38,13 @@ def console(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "TRADING_DATA_DIR": str(tmp_path / "data"), "TRADING_NOW": OPEN}
-    env.pop("OPENAI_API_KEY", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update(TRADING_DATA_DIR=str(tmp_path / "data"), TRADING_NOW=OPEN,
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    log = open(tmp_path / "streamlit.log", "w")  # noqa: SIM115 (open for the life of the server, closed below)
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                                 "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):  # bounded readiness poll on the server's health endpoint
         try:
@@ -43,35 +53,98 @@ def console(tmp_path):
         except OSError:
             time.sleep(0.1)
     yield url
-    process.terminate()
-    process.wait(15)
+    os.killpg(process.pid, signal.SIGTERM)  # streamlit and the broker subprocesses it started
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    log.close()
 
 
-def test_trade_approve_and_see_the_portfolio(console):
-    """Type an order, approve it, see it filled, then AAPL and a chart on the Portfolio page."""
+def test_a_trader_orders_approves_and_sees_the_portfolio(console, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shots = tmp_path / "shots"
+    shots.mkdir()
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": 1500, "height": 950})
         page.goto(console)
-        expect(page.get_by_text("TradeSphere").first).to_be_visible(timeout=60_000)
+        main = page.get_by_test_id("stMainBlockContainer")
+        sidebar = page.get_by_test_id("stSidebar")
+
+        # both brokers connected, the model in use on the page and in the sidebar, help on the empty chat
+        expect(sidebar.get_by_text(re.compile(r"TradeSphere\s+connected"))).to_be_visible(timeout=60_000)
+        expect(sidebar.get_by_text(re.compile(r"VelocityBrokers\s+connected"))).to_be_visible(timeout=60_000)
+        expect(sidebar.get_by_text("Offline model (no key needed)")).to_be_visible()
+        expect(main).to_contain_text(re.compile(r"Model in use: Offline model"))
+        expect(main).to_contain_text(re.compile(r"Orders wait for your approval"))
+        expect(main).to_contain_text(re.compile(r"Paper money"))
+        chip = main.get_by_role("button", name="Buy 100 Apple shares through TradeSphere when the market opens")
+        expect(chip).to_be_visible()
+        assert "…" not in chip.inner_text()
+        shot("01-empty-chat")
+
+        # an at-the-open order: a full card, in words
+        page.get_by_test_id("stChatInputTextArea").fill("Buy 100 Apple shares through TradeSphere when the market opens")
+        page.keyboard.press("Enter")
+        approve = page.get_by_role("button", name="Approve", exact=True)
+        expect(approve).to_be_visible(timeout=60_000)
+        card = main.locator("[class*='st-key-card-']").first
+        text = card.inner_text()
+        shot("02-approval-card")
+        assert "Apple Inc. (AAPL)" in text and "100 shares" in text and "TradeSphere" in text
+        assert "At the open · Wed Nov 25, 09:30 ET" in text, text
+        assert "Queued until Wed Nov 25, 09:30 ET" in text, text
+        assert "Total" in text and FULL_TOTAL.search(text), text
+        assert not CODES.search(text), text
+        details = main.get_by_test_id("stExpander").filter(has_text=re.compile(r"Details · \d+ tool calls?"))
+        expect(details).to_have_count(1)
+        assert not details.locator("details[open]").count(), "the drawer starts collapsed"
+        approve.click()
+        expect(main).to_contain_text(re.compile(r"queued on TradeSphere; it executes at the open"), timeout=60_000)
+
+        # a market order fills now
         page.get_by_test_id("stChatInputTextArea").fill("Buy 10 shares of Apple through TradeSphere")
         page.keyboard.press("Enter")
-        approve = page.get_by_role("button", name="Approve")
         expect(approve).to_be_visible(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "trade-approval.png"), full_page=True)
+        expect(main).to_contain_text("Now, at the market")
         approve.click()
-        expect(page.locator("p", has_text=re.compile(r"Bought 10 AAPL")).first).to_be_visible(timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "trade-filled.png"), full_page=True)
-        for name in ("Portfolio", "Orders", "Brokers", "Settings"):
+        expect(main).to_contain_text(re.compile(r"Bought 10 AAPL at \$\d+\.\d{2} on TradeSphere"), timeout=60_000)
+        chat = main.get_by_test_id("stChatMessage")
+        for n in range(chat.count()):  # at most one drawer a message, every one collapsed
+            assert chat.nth(n).get_by_test_id("stExpander").count() <= 1
+        shot("03-trade-after-approvals")
+
+        # Portfolio: the position, the queued order, no equity chart from a single moment
+        page.get_by_role("link", name="Portfolio").first.click()
+        expect(main).to_contain_text("Queued and open orders (1)", timeout=60_000)
+        expect(main).to_contain_text(re.compile(r"Equity over time: no history yet"))
+        expect(main.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+        grid = main.get_by_test_id("stDataFrame").first
+        expect(grid).to_contain_text("AAPL", timeout=30_000)
+        assert "$-" not in main.inner_text()
+        equity = main.get_by_test_id("stMetric").filter(has_text="Equity").first
+        assert FULL_TOTAL.search(equity.inner_text()), equity.inner_text()
+        shot("04-portfolio")
+
+        # Orders: grouped, in words
+        page.get_by_role("link", name="Orders").first.click()
+        expect(main).to_contain_text("Queued · 1", timeout=60_000)
+        expect(main).to_contain_text("Filled · 1")
+        expect(main.get_by_test_id("stDataFrame")).to_have_count(2, timeout=30_000)
+        expect(main).to_contain_text("Change a queued or open order")
+        shot("05-orders")
+        for name in ("Brokers", "Settings"):
             page.get_by_role("link", name=name).first.click()
-            page.wait_for_load_state("networkidle")
-            if name == "Portfolio":
-                expect(page.get_by_text("Allocation").first).to_be_visible(timeout=60_000)
-                expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / f"{name.lower()}.png"), full_page=True)
+            expect(main.get_by_role("heading", name=name)).to_be_visible(timeout=60_000)
+            shot(f"06-{name.lower()}")
+        expect(main).to_contain_text(re.compile(r"In use now: Offline model"))
         browser.close()
+    print(f"screenshots: {shots}")
