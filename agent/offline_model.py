@@ -88,7 +88,7 @@ class OfflineTradingModel(Model):
             step = [c for c in step if tool_name(c.broker, c.tool) in tool_names] or Reply(
                 "The broker I need is not connected right now; check the broker status and try again."
             )
-        writes = isinstance(step, list) and any(c.tool in ("place_order", "cancel_order") for c in step)
+        writes = isinstance(step, list) and any(c.tool in ("place_order", "cancel_order", "replace_order") for c in step)
         return step, understood(intents) if writes else ""
 
     def _output(self, step: list[ToolCall] | Reply, items: list[Any], note: str = "") -> list[Any]:

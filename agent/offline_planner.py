@@ -107,7 +107,7 @@ def _error_text(result: ToolResult) -> str:
     return re.sub(r"^Error executing tool \w+: ", "", text) or "the broker refused the request"
 
 
-_WRITES = ("place_order", "cancel_order")
+_WRITES = ("place_order", "cancel_order", "replace_order")
 
 
 def plan(intents: Intent | Sequence[Intent], ctx: TurnContext) -> list[ToolCall] | Reply:
@@ -123,7 +123,7 @@ def plan(intents: Intent | Sequence[Intent], ctx: TurnContext) -> list[ToolCall]
     if reads:
         unique = {(c.broker, c.tool, json.dumps(c.arguments, sort_keys=True)): c for c in reads}
         return list(unique.values())
-    if all(i.kind not in (IntentKind.ORDER, IntentKind.CANCEL) for i in intents):
+    if all(i.kind not in (IntentKind.ORDER, IntentKind.CANCEL, IntentKind.REPLACE) for i in intents):
         return Reply("\n".join(r.text for r in replies))  # several questions: every answer
     if replies:
         return Reply("Nothing was placed. " + " ".join(r.text for r in replies))
@@ -134,6 +134,7 @@ def _plan_one(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     handler = {
         IntentKind.ORDER: _order,
         IntentKind.CANCEL: _cancel,
+        IntentKind.REPLACE: _replace,
         IntentKind.PORTFOLIO: _portfolio,
         IntentKind.ACCOUNT: _account,
         IntentKind.TOTAL_VALUE: _total_value,
@@ -166,9 +167,11 @@ def _order_arguments(intent: Intent, symbol: str, quantity: Decimal | None) -> d
         args["quantity"] = number(quantity)
     else:
         args["notional"] = number(intent.notional)
-    if intent.order_type == "limit":
-        args["order_type"] = "limit"
-        args["limit_price"] = number(intent.limit_price)
+    if intent.order_type != "market":
+        args["order_type"] = intent.order_type
+    for field in ("limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price"):
+        if getattr(intent, field) is not None:
+            args[field] = number(getattr(intent, field))
     if intent.time_in_force != "day":
         args["time_in_force"] = intent.time_in_force
     return args
@@ -377,7 +380,9 @@ def _outcome_lines(intents: Sequence[Intent], ctx: TurnContext) -> list[str]:
     reasons = [r for r in dict.fromkeys(_routing_reason(i, ctx) for i in intents if i.kind is IntentKind.ORDER) if r]
     cancels = _cancel(next(i for i in intents if i.kind is IntentKind.CANCEL), ctx).text if any(
         i.kind is IntentKind.CANCEL for i in intents) else ""
-    return [line for line in (understood(intents), *reasons, *_placement_lines(ctx), cancels) if line]
+    changed = _replace(next(i for i in intents if i.kind is IntentKind.REPLACE), ctx).text if any(
+        i.kind is IntentKind.REPLACE for i in intents) else ""
+    return [line for line in (understood(intents), *reasons, *_placement_lines(ctx), cancels, changed) if line]
 
 
 # ---------------------------------------------------------------------------------------- cancel
@@ -417,6 +422,64 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         listed = "; ".join(f"{o['id']} at {ctx.name(b)}: {o['side']} {number(o.get('quantity') or o.get('notional'))} {o['symbol']} ({o['status']})" for b, o in matches)
         return Reply(f"You have {len(matches)} matching orders: {listed}. Which one should I cancel? Say 'cancel order <id>' or 'cancel all my orders'.")
     return [ToolCall(b, "cancel_order", {"order_id": o["id"]}) for b, o in matches]
+
+
+# ---------------------------------------------------------------------------------------- replace
+
+_CHANGES = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price")
+
+
+def _changes(intent: Intent) -> dict:
+    args = {field: number(getattr(intent, field)) for field in _CHANGES if getattr(intent, field) is not None}
+    if intent.tif_stated:
+        args["time_in_force"] = intent.time_in_force
+    return args
+
+
+def _describe(order: dict) -> str:
+    size = number(order.get("quantity") or order.get("notional"))
+    kind = str(order.get("order_type") or "market").replace("_", "-")
+    return f"{order.get('side')} {size} {order.get('symbol')} {kind} order {order.get('id')}"
+
+
+def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
+    """'change my Chipotle limit to 52': the one working order it names gets replace_order with what changed."""
+    done = [r for r in ctx.results if r.tool == "replace_order"]
+    if done:
+        lines = []
+        for r in done:
+            if REJECTED_BY_USER in r.text:
+                lines.append(f"Kept order {r.arguments.get('order_id')} at {ctx.name(r.broker)} as it was: you rejected the change.")
+            elif r.ok:
+                lines.append(f"{r.data.get('message') or 'Order replaced.'} New order {r.data.get('id')} at {ctx.name(r.broker)} "
+                             f"replaces {r.arguments.get('order_id')}.")
+            else:
+                lines.append(f"{ctx.name(r.broker)} could not change order {r.arguments.get('order_id')}: {_error_text(r)}")
+        return Reply(" ".join(lines))
+    changes = _changes(intent)
+    if intent.order_ref and len(intent.brokers) == 1:
+        return [ToolCall(intent.brokers[0], "replace_order", {"order_id": intent.order_ref, **changes})]
+    targets = [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids
+    listing = {"status": "active"} | ({"symbol": intent.symbol_text} if intent.symbol_text else {})
+    calls = ctx.missing([ToolCall(b, "list_orders", dict(listing)) for b in targets])
+    if calls:
+        return calls
+    matches = []
+    for broker in targets:
+        result = ctx.result(broker, "list_orders", **listing)
+        if not result.ok:
+            return Reply(_error_text(result))
+        matches += [(broker, o) for o in result.data.get("orders", [])
+                    if intent.order_ref in (None, o.get("id"), o.get("client_order_id"))]
+    what = f"{intent.symbol_text} " if intent.symbol_text else ""
+    if not matches:
+        return Reply(f"You have no queued or open {what}order to change. Nothing was changed.")
+    if len(matches) > 1:
+        listed = "; ".join(f"{_describe(o)} at {ctx.name(b)}" for b, o in matches)
+        return Reply(f"You have {len(matches)} working {what}orders: {listed}. Which one should I change? "
+                     "Say 'change order <id> ...'. Nothing was changed.")
+    broker, order = matches[0]
+    return [ToolCall(broker, "replace_order", {"order_id": order["id"], **changes})]
 
 
 # ---------------------------------------------------------------------------------------- questions

@@ -28,6 +28,8 @@ from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.vocabulary import CANCEL
 
+EACH = re.compile(r"\beach\b", re.I)
+
 __all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "conversation_intent",
            "conversation_intents", "merge_follow_up", "parse_request", "read_request"]
 
@@ -72,6 +74,11 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
                                          or slots.notionals) and not CANCEL.search(message) and not NOT_YET.search(message)):
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM, brokers=slots.brokers,
                        broker_choice=slots.broker_choice)]
+    if (len(symbols) > 1 and EACH.search(message) and len(set(slots.quantities)) + len(set(slots.notionals)) == 1
+            and whole.kind is IntentKind.CLARIFY and not (slots.sell and not slots.buy)):
+        # "$500 each spy qqq iwm": one order per company, each with the one size said
+        return [decide(Clause(message, replace(slots, companies=(m,), buy=True), brokers, companies, shouting))
+                for m in {m.company.symbol: m for m in slots.companies}.values()]
     if needs_clauses(message, slots):
         parts = read_clauses(message, brokers, companies, shouting)
         if parts:

@@ -33,7 +33,7 @@ from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 _JOINT = re.compile(
     r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)\.(?=\s)"
     r"|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
-    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but)\s+"
+    r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but(?!\s+(?:for|with|in|on)\b))\s+"
     r"|\s+(?=(?:no\s+wait|wait|no\s+no|i\s+mean|scratch\s+that|make\s+that|or\s+rather|sorry|oops|no\s+actually)\b)", re.I)
 _FILLERS = re.compile(r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)+", re.I)
 _CORRECTION = re.compile(
@@ -49,7 +49,7 @@ _ORDER_CUE = re.compile(
     r"(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|take)\b|^\s*\d[\d,.]*\s*(?:k|shares?)?\s+(?:of\s+)?qzc", re.I)
 _DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b"
                      r"|\bkeep\s+(?:the|my)\s+(?:\w+\s+){0,2}?(?:one|position|shares|stock)\b"
-                     r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
+                     r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b(?!\s+(?:below|under|lower|less|above|over|higher|more|cheaper)\b)|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
                      r"|\boverhyped\b|\bstay\s+away\b", re.I)
 
@@ -63,6 +63,8 @@ def _split_at_sizes(message: str, directory: CompanyDirectory, shouting: bool) -
         return [message]
     pieces, start = [], 0
     for cut in cuts:
+        if not re.search(r"\d", message[start:cut]):
+            continue  # "make the rivian 20": the count after the company is its own, no new order starts
         pieces.append(message[start:cut])
         start = cut
     pieces.append(message[start:])
@@ -83,9 +85,11 @@ class _Piece:
         return said and not (_NARRATIVE.search(self.text) and not _PLAIN_VERB.search(self.text))
 
     def follow_up(self, clause: Clause) -> bool:
-        """'do the same on the other broker', 'make it 20', 'cancel it': a piece that acts on its own."""
+        """'do the same on the other broker', 'make it 20', 'cancel it', 'the same again for Rivian': a piece that
+        acts on its own."""
         intent = decide(clause)
-        return intent.kind is IntentKind.CANCEL or intent.follow_up is not FollowUp.NONE
+        return (intent.kind in (IntentKind.CANCEL, IntentKind.REPLACE) or intent.follow_up is not FollowUp.NONE
+                or intent.size_ref == "same")
 
     @property
     def size(self) -> bool:
@@ -137,7 +141,7 @@ def needs_clauses(message: str, slots: Slots) -> bool:
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:
     """`base` with what `extra` states: added to it, or (a correction) replacing what it said."""
     merged = replace(base)
-    for name in ("brokers", "companies", "limit_prices", "notionals", "quantities", "stop_prices"):
+    for name in ("brokers", "companies", "limit_prices", "notionals", "quantities", "stop_prices", "take_profit_prices"):
         theirs = getattr(extra, name)
         if theirs:
             mine = getattr(base, name)
@@ -146,13 +150,13 @@ def combine(base: Slots, extra: Slots, override: bool) -> Slots:
         merged.notionals, merged.portion = (), None
     if override and extra.notionals:
         merged.quantities, merged.portion = (), None
-    for name in ("broker_choice", "tif", "portion"):
+    for name in ("broker_choice", "tif", "portion", "trail_percent", "trail_price"):
         theirs = getattr(extra, name)
         if theirs is not None:
             setattr(merged, name, theirs if override or getattr(base, name) is None else getattr(base, name))
     if override and (extra.brokers or extra.broker_choice):
         merged.brokers, merged.broker_choice = extra.brokers, extra.broker_choice
-    for name in ("other_broker", "limit_without_price", "stop_words", "closing", "tif_conflict"):
+    for name in ("other_broker", "limit_without_price", "stop_words", "closing", "tif_conflict", "stop_loss", "trailing"):
         setattr(merged, name, getattr(base, name) or getattr(extra, name))
     merged.limit_without_price = merged.limit_without_price and not merged.limit_prices
     if extra.buy or extra.sell:

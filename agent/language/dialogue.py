@@ -44,6 +44,8 @@ class DialogueState:
     """The broker of the last cash figure shown."""
     order_ids: list[tuple[str, str]] = field(default_factory=list)
     """(broker, order id) of the orders placed by the last message that placed any."""
+    order_status: dict[str, str] = field(default_factory=dict)
+    """The status each placed order had when its result came back (queued, open, filled...), by order id."""
     quote: dict | None = None
     recent_orders: list[str] = field(default_factory=list)
     """The stock of each of the person's turns that placed orders, oldest first (one entry a turn)."""
@@ -86,6 +88,12 @@ class DialogueState:
             self.recent_orders.append(symbols[0] if len(symbols) == 1 else "+".join(symbols))
             self.symbol, self.symbol_from, self.broker = last.data.get("symbol") or self.symbol, "order", last.broker
         for r in results:
+            if r.tool in ("place_order", "replace_order") and r.ok and r.data.get("id"):
+                self.order_status[str(r.data["id"])] = str(r.data.get("status") or "")
+            if r.tool == "replace_order" and r.ok and r.data.get("id"):
+                self.order_ids = [(r.broker, str(r.data["id"]))]  # the replacement is the order now
+            if r.tool == "cancel_order" and r.ok and r.data.get("id"):
+                self.order_status[str(r.data["id"])] = "cancelled"
             if r.tool == "get_quote" and r.ok and r.data.get("symbol"):
                 self.symbol, self.company, self.symbol_from, self.quote = r.data["symbol"], r.data.get("name"), "quote", r.data
         accounts = {r.broker for r in results if r.tool == "get_account" and r.ok}
@@ -153,7 +161,9 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
         if side == "sell" and not current.brokers and not current.broker_choice:
             routing |= {"brokers": (), "broker_choice": None}  # "sell all of it": where the shares are, every broker
         return Intent(kind=IntentKind.ORDER, side=side, symbol_text=previous.symbol_text, company=previous.company,
-                      order_type=current.order_type, limit_price=current.limit_price,
+                      order_type=current.order_type, limit_price=current.limit_price, stop_price=current.stop_price,
+                      trail_percent=current.trail_percent, trail_price=current.trail_price,
+                      take_profit_price=current.take_profit_price, stop_loss_price=current.stop_loss_price,
                       time_in_force=current.time_in_force, **size, **routing)
     amended: dict = {}
     if current.limit_price is not None:
@@ -169,8 +179,51 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     return replace(previous, side=side, **size, **amended, **routing)
 
 
+WORKING = ("queued", "open", "accepted", "new", "pending", "partially_filled")
+"""Statuses of an order that can still be changed."""
+
+
+def _working_order(state: DialogueState) -> tuple[str, str] | None:
+    """The (broker, id) of the last order this chat placed, when it was still working when last seen."""
+    if not state.order_ids:
+        return None
+    broker, order_id = state.order_ids[-1]
+    return (broker, order_id) if state.order_status.get(order_id, "") in WORKING else None
+
+
+def _as_replacement(intent: Intent, state: DialogueState) -> Intent | None:
+    """'make it 20', 'make the limit 45' right after an order that is still queued or open: change that order."""
+    if intent.follow_up is not FollowUp.RESIZE or intent.brokers or intent.broker_choice or not state.last_order_placed:
+        return None
+    working = _working_order(state)
+    if working is None or len(state.order_ids) != 1:
+        return None
+    changes = {k: getattr(intent, k) for k in ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price")
+               if getattr(intent, k) is not None}
+    if intent.tif_stated:
+        changes |= {"time_in_force": intent.time_in_force, "tif_stated": True}
+    if not changes or intent.notional is not None or intent.portion is not None:
+        return None
+    last = state.last_order
+    return Intent(kind=IntentKind.REPLACE, symbol_text=last.symbol_text if last else None, brokers=(working[0],),
+                  order_ref=working[1], **changes)
+
+
 def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) -> Intent:
     """`intent` with its references to the conversation ("them", "that broker", "add 5 more") filled in."""
+    if intent.kind is IntentKind.REPLACE and intent.refers == "pronoun":
+        working = _working_order(state)
+        if working is not None:
+            return replace(intent, order_ref=working[1], brokers=intent.brokers or (working[0],), refers=None)
+        return replace(intent, refers=None)  # no order of this chat is working: the planner looks for the one that is
+    replacing = _as_replacement(intent, state)
+    if replacing is not None:
+        return replacing
+    last = state.last_order
+    if (intent.follow_up is FollowUp.RESIZE and last is not None and state.last_order_placed and len(state.order_ids) == 1
+            and state.order_status.get(state.order_ids[-1][1]) == "filled" and not (intent.brokers or intent.broker_choice)):
+        return clarify(f"Your {last.side} order for {_shown(last)} already filled, so it can't be changed. For more "
+                       f"shares, say how many as a new order, for example 'buy 5 more {last.symbol_text}'.")
     if intent.kind is IntentKind.CANCEL and intent.refers == "pronoun" and state.order_ids:
         broker, order_id = state.order_ids[-1]
         return replace(intent, order_ref=order_id, brokers=intent.brokers or (broker,), refers=None)
@@ -212,7 +265,7 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         return clarify(f"Do you want to buy or sell {_shown(intent)}?")
     if intent.size_ref == "same" and state.last_order is not None and (
             state.last_order.quantity is not None or state.last_order.notional is not None):
-        routing = {}
+        routing = {"broker_ref": None} if intent.broker_ref == "there" else {}  # "there": where the last order went
         if intent.broker_ref and not intent.brokers and state.last_order.brokers:
             routing = {"brokers": state.last_order.brokers, "broker_ref": None}
         intent = replace(intent, quantity=state.last_order.quantity, notional=state.last_order.notional, size_ref=None,

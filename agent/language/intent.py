@@ -13,6 +13,8 @@ from enum import StrEnum
 class IntentKind(StrEnum):
     ORDER = "order"
     CANCEL = "cancel"
+    REPLACE = "replace"
+    """Change a queued or open order: its size, prices or timing."""
     PORTFOLIO = "portfolio"
     ACCOUNT = "account"
     TOTAL_VALUE = "total_value"
@@ -55,7 +57,7 @@ class Intent:
     notional: Decimal | None = None
     """Dollars to spend or raise."""
     order_type: str = "market"
-    """"market" or "limit"."""
+    """"market", "limit", "stop", "stop_limit" or "trailing_stop" (a bracket is a market or limit entry with exits)."""
     limit_price: Decimal | None = None
     time_in_force: str = "day"
     """"day", "gtc", "opg" (at the open) or "cls" (at the close)."""
@@ -67,13 +69,21 @@ class Intent:
     """"cheapest", "fastest" or "all" ("both brokers")."""
     follow_up: FollowUp = FollowUp.NONE
     order_ref: str | None = None
-    """For CANCEL: an order id or client order id, or "all"."""
+    """For CANCEL and REPLACE: an order id or client order id; for CANCEL also "all"."""
     question: str | None = None
     """For CLARIFY: the question to ask back, naming what is missing."""
     other_broker: bool = False
     """For an unmerged follow-up: "the other broker", i.e. every broker the previous order did not use."""
     stop_price: Decimal | None = None
-    """For a stop: the price that must trade first ("sell if it drops below 300")."""
+    """For a stop or stop-limit: the price that must trade first ("sell if it drops below 300")."""
+    trail_percent: Decimal | None = None
+    """For a trailing stop: how far behind the best price it follows, in percent ("trailing stop 5%")."""
+    trail_price: Decimal | None = None
+    """For a trailing stop: the same in dollars ("trail by $2")."""
+    take_profit_price: Decimal | None = None
+    """For a bracket: the take-profit exit ("take profit at 250")."""
+    stop_loss_price: Decimal | None = None
+    """For a bracket: the stop-loss exit ("stop loss at 210")."""
     company: str | None = None
     """The company's name when the directory knew it ("Starbucks Corporation")."""
     understood_from: str | None = None

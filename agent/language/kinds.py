@@ -37,12 +37,15 @@ from agent.language.vocabulary import (
     LEAD,
     LIMIT_WORD,
     NEGATION,
+    OPTIONS,
     ORDER_ID,
+    ORDER_PART,
     PRONOUNS,
     QUANTITY,
     QUESTION_START,
     REPEAT,
     REPEAT_FILLER,
+    REPLACE_VERB,
     RESIZE_FILLER,
     SELL,
     SHORT,
@@ -50,7 +53,7 @@ from agent.language.vocabulary import (
 
 _IMPLIED_BUY = re.compile(
     r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b"
-    r"|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|give\s+me|make\s+it)\b"
+    r"|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|give\s+me|make\s+it|need|want|wanna)\b(?!\s+(?:to\s+)?(?:sell|know|see|check))"
     r"|\b(?:i|we)(?:'d|\s+would|\s+will|'ll)?\s+(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|wanna|take"
     r"|wish\s+to\s+have)\b(?<!\bi\slike)(?<!\bwe\slike)"
     r"(?!\s+(?:to\s+)?(?:sell|know|see|check|ask|understand|look))", re.I)
@@ -69,6 +72,9 @@ _SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:number|amount|quantity|count|si
 _THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|position)\s+(?:that\s+)?(?:i|we)\s+"
                            r"(?:bought|have|own|hold|got)\b", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
+_SAME_ORDER = re.compile(r"\b(?:do|place|make|repeat)\s+(?:the\s+)?same(?:\s+(?:thing|order|trade))?\b|\bsame\s+(?:again|thing|order|trade)\b"
+                         r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b", re.I)
+_DOUBLE = re.compile(r"\bdouble\s+(?:it|that|this|down|up|my\s+(?:position|stake|order))\b", re.I)
 
 
 def clarify(question: str) -> Intent:
@@ -145,6 +151,8 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if not words:
         return Stock()  # only chat ("alright,"): the stock was not named
     caps = not clause.shouting and any(t.isupper() and len(t) > 1 for t in words)
+    if re.fullmatch(r"(?:(?:i\s+)?(?:like|love|want)\s+)?(?:this|that|the)\s+one", " ".join(words).lower().strip("?!,;:\"(). ")):
+        return Stock(pronoun=True)  # "I like this one"
     if all(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and not caps:
         return Stock(pronoun=True)
     if any(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and len(words) > 1 and not caps and not any(
@@ -195,10 +203,9 @@ def _size_problem(slots: Slots, what: str, side: str) -> str | None:
                     f"How many shares of {what} do you want to {side}?")
     if slots.portion is not None and slots.portion > 1:
         return f"You can sell at most all of your {what} (100%). How much of it do you want to sell?"
-    if slots.stop_prices or slots.stop_words:
-        trigger = f" at {shown(slots.stop_prices[0])}" if slots.stop_prices else ""
-        return (f"That is a stop order{trigger}: it waits until the price moves past the stop, and these brokers take "
-                f"market and limit orders only, so I placed nothing. Do you want a limit order instead?")
+    stop = _stop_problem(slots, what, side)
+    if stop:
+        return stop
     if slots.limit_without_price:
         return f"What limit price do you want for the {what} {side} order?"
     if slots.tif_conflict:
@@ -206,14 +213,61 @@ def _size_problem(slots: Slots, what: str, side: str) -> str | None:
     return None
 
 
+def _stop_problem(slots: Slots, what: str, side: str) -> str | None:
+    """Why a stop, trailing stop or bracket as said cannot be placed as it is; None when it can (or none was said)."""
+    if len(set(slots.take_profit_prices)) > 1:
+        listed = " and ".join(map(shown, slots.take_profit_prices))
+        return f"I saw more than one take-profit price ({listed}). Which one do you mean for {what}?"
+    if slots.trailing:
+        if slots.trail_percent is None and slots.trail_price is None:
+            return f"By how much should the trailing stop on {what} trail: a percent (say 'trail 5%') or dollars ('trail $2')?"
+        if slots.trail_percent is not None and slots.trail_price is not None:
+            return f"Should the trailing stop on {what} trail by {shown(slots.trail_percent)}% or by ${shown(slots.trail_price)}?"
+        if side == "buy" and slots.stop_loss and not slots.buy:
+            return None
+        return None
+    if side == "buy" and slots.take_profit_prices and not slots.stop_prices:
+        return (f"A bracket on {what} needs a stop-loss price as well as the take-profit at "
+                f"{shown(slots.take_profit_prices[0])}. What stop-loss price do you want?")
+    if side == "buy" and slots.stop_loss and slots.stop_prices and not slots.take_profit_prices:
+        return (f"A stop-loss at {shown(slots.stop_prices[0])} on a new buy of {what} needs a take-profit price too (a "
+                "bracket), or buy first and set the stop once you hold the shares. What take-profit price do you want?")
+    if side == "sell" and slots.take_profit_prices and slots.stop_prices:
+        return (f"On {what} you already hold I can place one exit at a time: the stop at {shown(slots.stop_prices[0])} or a "
+                f"limit sell at {shown(slots.take_profit_prices[0])}. Which one do you want first?")
+    if slots.stop_words and not slots.stop_prices:
+        return f"At what price should the stop on {what} trigger?"
+    return None
+
+
 def order_fields(slots: Slots) -> dict:
+    """The order an intent carries: size, type and its prices, timing and routing."""
     quantity = next(iter(slots.quantities), None)
     notional = slots.notional if quantity is None else None  # a share count wins over a dollar amount
     portion = slots.portion if quantity is None and notional is None else None
-    return {"quantity": quantity, "notional": notional, "portion": portion,
-            "order_type": "limit" if slots.limit_price is not None else "market", "limit_price": slots.limit_price,
-            "time_in_force": slots.tif or "day", "tif_stated": slots.tif is not None, "brokers": slots.brokers,
-            "broker_choice": slots.broker_choice}
+    stop = slots.stop_prices[0] if slots.stop_prices else None
+    take_profit = slots.take_profit_prices[0] if slots.take_profit_prices else None
+    prices: dict = {"limit_price": slots.limit_price}
+    if slots.trail_percent is not None or slots.trail_price is not None:
+        prices |= {"order_type": "trailing_stop", "trail_percent": slots.trail_percent, "trail_price": slots.trail_price,
+                   "limit_price": None}
+    elif take_profit is not None and stop is not None:  # a bracket: the entry with both exits
+        prices |= {"order_type": "limit" if slots.limit_price is not None else "market",
+                   "take_profit_price": take_profit, "stop_loss_price": stop}
+    elif stop is not None:
+        prices |= {"order_type": "stop_limit" if slots.limit_price is not None else "stop", "stop_price": stop}
+    elif take_profit is not None:  # "take profit at 250" on shares held: a limit sell there
+        prices |= {"order_type": "limit", "limit_price": take_profit}
+    else:
+        prices["order_type"] = "limit" if slots.limit_price is not None else "market"
+    protective = prices["order_type"] in ("stop", "stop_limit", "trailing_stop") and not slots.buy
+    if (protective or (take_profit is not None and stop is None and not slots.buy)) and quantity is None and (
+            notional is None and portion is None):
+        portion = Decimal(1)  # "a stop loss on my Apple at 200" protects the whole position
+    return {"quantity": quantity, "notional": notional, "portion": portion, **prices,
+            # a protective stop stays working until cancelled unless a time was said
+            "time_in_force": slots.tif or ("gtc" if protective else "day"), "tif_stated": slots.tif is not None,
+            "brokers": slots.brokers, "broker_choice": slots.broker_choice}
 
 
 def _broker_problem(clause: Clause, kind: IntentKind) -> str | None:
@@ -250,6 +304,10 @@ def _side(clause: Clause) -> str | None:
         return "both"
     if slots.buy or slots.sell:
         return "buy" if slots.buy else "sell"
+    named = slots.companies or re.search(r"\b(?:it|them|those|these|that|this)\b", slots.cls)
+    if named and (slots.stop_loss or slots.trailing or slots.stop_prices or slots.take_profit_prices) and not (
+            clause.asking and not _IMPLIED_BUY.search(slots.cls)):
+        return "sell"  # "stop loss on my apple at 200", "trailing stop 5% HIMS": an exit for shares held
     if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
         return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
     if slots.companies and not clause.asking and (_DOLLARS_OF.search(slots.cls) or (
@@ -260,6 +318,11 @@ def _side(clause: Clause) -> str | None:
 
 def _order(clause: Clause) -> Intent | None:
     side = _side(clause)
+    if _DOUBLE.search(clause.slots.cls) and not clause.has_size and not clause.asking and side in (None, "buy"):
+        found = stock(clause, FILLER[IntentKind.ORDER])
+        return Intent(kind=IntentKind.ORDER, side="buy", symbol_text=found.symbol, company=found.company,
+                      refers=None if found.symbol else "pronoun", size_ref="same", broker_ref="there",
+                      brokers=clause.slots.brokers)
     if side is None and clause.slots.quantities and _MORE.search(clause.slots.cls) and not clause.slots.companies \
             and not clause.asking and not clause.slots.notionals:
         return Intent(kind=IntentKind.ORDER, refers="missing", **order_fields(clause.slots))  # "5 more": as the last order
@@ -308,6 +371,8 @@ def _order(clause: Clause) -> Intent | None:
     if order["quantity"] is None and order["notional"] is None and order["portion"] is None:
         if side == "sell" and (slots.closing or _THOSE_SHARES.search(slots.cls)):
             order["portion"] = Decimal(1)  # "close my Tesla position" means all of it
+        elif side == "sell" and (order["order_type"] in ("stop", "stop_limit", "trailing_stop") or slots.take_profit_prices):
+            order["portion"] = Decimal(1)  # "a stop loss on my Apple at 200" protects the whole position
         elif side == "sell":
             return clarify(f"How many shares of {what} do you want to sell? You can also say 'all' or 'half'.")
         else:
@@ -436,6 +501,9 @@ def _short(clause: Clause) -> Intent | None:
     if SHORT.search(clause.lead):
         return clarify("Short selling is not supported: you can sell shares you hold. "
                        "Which stock and how many shares do you want to sell?")
+    if OPTIONS.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):
+        return clarify("Options are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
+                       "Do you want shares instead, for example 'buy 10 AAPL'?")
     return None
 
 
@@ -455,6 +523,37 @@ def _resize(clause: Clause) -> Intent | None:
     return Intent(kind=IntentKind.ORDER, follow_up=FollowUp.RESIZE, **order_fields(slots))
 
 
+def replacement(slots: Slots) -> dict:
+    """What a change to a working order sets: only what was said."""
+    fields = {"quantity": next(iter(slots.quantities), None), "limit_price": slots.limit_price,
+              "stop_price": slots.stop_prices[0] if slots.stop_prices else None, "trail_percent": slots.trail_percent,
+              "trail_price": slots.trail_price}
+    if slots.tif is not None:
+        fields |= {"time_in_force": slots.tif, "tif_stated": True}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _replace(clause: Clause) -> Intent | None:
+    """'change my Chipotle limit to 52', 'move the stop on my Tesla up to 310', 'modify the Nike order to 30 shares'."""
+    slots = clause.slots
+    if not REPLACE_VERB.search(slots.cls) or not ORDER_PART.search(slots.cls) or slots.buy or slots.sell or clause.asking:
+        return None
+    symbols = list(dict.fromkeys(m.company.symbol for m in slots.companies))
+    if not symbols and not re.search(r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer)\b.*\b(?:to|at|@)\b", slots.cls):
+        return None  # "make it 20" and its kind: the last order of this chat, a follow-up
+    changes = replacement(slots)
+    if len(symbols) > 1:
+        return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")
+    what = f"the {symbols[0]} order" if symbols else "the order"
+    if not changes:
+        return clarify(f"What should I change on {what}: the number of shares, the limit or stop price, or the timing?")
+    problem = _size_problem(slots, what, "trade")
+    if problem:
+        return clarify(problem)
+    return Intent(kind=IntentKind.REPLACE, symbol_text=symbols[0] if symbols else None, brokers=slots.brokers,
+                  refers=None if symbols else "pronoun", **changes)
+
+
 def _repeat(clause: Clause) -> Intent | None:
     """'do the same on TradeSphere', 'also on the other broker', 'sell the same on velocity', 'same again'."""
     slots = clause.slots
@@ -462,6 +561,13 @@ def _repeat(clause: Clause) -> Intent | None:
     cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|number|amount|quantity)\b", " ", slots.cls)
     if not (REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
         return None  # without a broker only "same", "again" or "repeat" say it
+    symbols = list(dict.fromkeys(m.company for m in slots.companies))
+    if (len(symbols) == 1 and _SAME_ORDER.search(cls) and not slots.buy and not slots.sell and not clause.has_size
+            and not clause.message.rstrip().endswith("?")):
+        # "do the same again but for Rivian": the last order's side, size and broker, for another stock
+        return Intent(kind=IntentKind.ORDER, symbol_text=symbols[0].symbol, company=symbols[0].name, size_ref="same",
+                      broker_ref=None if slots.brokers else "there", brokers=slots.brokers, tif_stated=slots.tif is not None,
+                      time_in_force=slots.tif or "day")
     if slots.companies or remainder(slots.rest, REPEAT_FILLER, clause.shouting) or (slots.buy and slots.sell):
         return None
     if slots.quantities and not slots.brokers and not slots.other_broker:
@@ -493,6 +599,7 @@ def _unclear(clause: Clause) -> Intent:
 RECOGNIZERS: tuple[tuple[str, Callable[[Clause], Intent | None]], ...] = (
     ("short selling", _short),
     ("cancel", _cancel),
+    ("change a working order", _replace),
     ("change the last order", _resize),
     ("repeat the last order", _repeat),
     ("cost question", _cost_question),

@@ -43,12 +43,18 @@ from agent.language.vocabulary import (
     QUANTITY,
     SELL,
     SMALL,
+    STOP_AT,
+    STOP_LOSS_WORDS,
     STOP_WORDS,
+    TAKE_PROFIT,
     TIF,
     TOMORROW,
     TRIGGER,
     TRIGGER_DOWN,
     TRIGGER_UP,
+    TRAIL_PERCENT,
+    TRAIL_PRICE,
+    TRAIL_WORD,
 )
 
 PLACEHOLDER = "QZC"
@@ -96,6 +102,16 @@ class Slots:
     """A verb in a wish or a plan ("I should just buy the stock"), taken out: not an order."""
     stop_words: bool = False
     """'stop', 'stop loss', 'trailing stop' was said."""
+    stop_loss: bool = False
+    """A protective stop was meant ("stop loss", "trailing stop", "a stop on my shares"), not a buy stop."""
+    trailing: bool = False
+    """'trailing stop' was said; `trail_percent` or `trail_price` says by how much."""
+    trail_percent: Decimal | None = None
+    trail_price: Decimal | None = None
+    stop_counts: tuple[Decimal, ...] = ()
+    """Share counts said inside a stop phrase ("a stop on my 20 Delta shares at 52")."""
+    take_profit_prices: tuple[Decimal, ...] = ()
+    """'take profit at 250': the exit above the market of a bracket, or a limit sell on shares held."""
     companies: tuple[Mention, ...] = ()
     """Companies named in the message, in the order they stand."""
     cls: str = ""
@@ -185,7 +201,7 @@ def _take_triggers(text: Text, slots: Slots) -> None:
     """'if it drops to 150' on a buy is a limit at 150; 'sell if it drops below 300' is a stop at 300."""
     limits, stops = [], []
     for m in text.take(TRIGGER):
-        wording = f"{m['verb'] or ''} {m['dir'] or ''}"
+        wording = f"{m['sv'] or ''} {m['verb'] or ''} {m['dir'] or ''}"
         down, up = bool(TRIGGER_DOWN.search(wording)), bool(TRIGGER_UP.search(wording))
         price = to_decimal(m["p"])
         if slots.sell and not slots.buy:
@@ -196,10 +212,31 @@ def _take_triggers(text: Text, slots: Slots) -> None:
     slots.stop_prices += tuple(stops)
 
 
+def _take_stops(text: Text, slots: Slots) -> None:
+    """Trailing amounts, take-profit prices and stop prices, before any other number is read."""
+    slots.stop_loss = bool(STOP_LOSS_WORDS.search(text.s))
+    counts = []  # "a stop loss on my 20 apple shares at 200": the 20 is the size
+    for pattern in TRAIL_PERCENT:
+        for m in text.take(pattern):
+            slots.trail_percent = slots.trail_percent or to_decimal(m["n"])
+            counts.append(m.groupdict().get("q"))
+    for pattern in TRAIL_PRICE:
+        for m in text.take(pattern):
+            slots.trail_price = slots.trail_price or to_decimal(m["p"] or m.groupdict().get("d"))
+            counts.append(m.groupdict().get("q"))
+    slots.trailing = bool(text.take(TRAIL_WORD)) or slots.trail_percent is not None or slots.trail_price is not None
+    slots.take_profit_prices = tuple(to_decimal(m["p"]) for pattern in TAKE_PROFIT for m in text.take(pattern))
+    for pattern in STOP_AT:
+        for m in text.take(pattern):
+            slots.stop_prices += (to_decimal(m["p"]),)
+            counts.append(m.groupdict().get("q"))
+    slots.stop_counts = tuple(to_decimal(q) for q in counts if q)
+
+
 def _take_amounts(text: Text, slots: Slots) -> None:
     for m in text.take(PERCENT):
         slots.portion = to_decimal(m["n"]) / 100
-    slots.stop_words = bool(text.take(STOP_WORDS))
+    slots.stop_words = bool(text.take(STOP_WORDS)) or bool(slots.stop_prices) or slots.trailing
     _take_triggers(text, slots)
     slots.limit_prices += tuple(to_decimal(m["p"]) for pattern in LIMITS for m in text.take(pattern))
     slots.limit_without_price = bool(text.take(LIMIT_WORD)) and not slots.limit_prices
@@ -209,7 +246,7 @@ def _take_amounts(text: Text, slots: Slots) -> None:
         for m in found)
     slots.notional_is_total = bool(found) and all(m.group().lower().lstrip().startswith("for") for m in found)
     quantities = [to_decimal(m["n"], m["k"]) for m in text.take(QUANTITY)]
-    slots.quantities = (*quantities, *[Decimal(1)] * len(text.take(ONE_SHARE)))
+    slots.quantities = (*slots.stop_counts, *quantities, *[Decimal(1)] * len(text.take(ONE_SHARE)))
 
 
 def _take_companies(text: Text, slots: Slots, directory: CompanyDirectory, shouting: bool) -> None:
@@ -238,6 +275,7 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
     slots.with_amounts = work.s
     work.take(DENIED_VERB)
     slots.hypothetical = bool(work.take(HYPOTHETICAL))
+    _take_stops(work, slots)  # before the verbs: "take profit at 250" on a buy is an exit, not a sell
     slots.buy, slots.sell = bool(BUY.search(work.s)), bool(SELL.search(work.s))
     slots.closing = bool(CLOSING.search(work.s))
     work.take(BUY)  # before the amounts: "get" is a buy verb only when a number follows it

@@ -82,6 +82,7 @@ CHOICES = [
                          r"(?:,?\s+not\s+(?:the\s+)?(?:fees?|costs?|commissions?))?",
                          r"more\s+(?:fast|quick|rapid|speedy)|most\s+(?:fast|quick|rapid)",
                          r"(?:prioriti[sz]e|optimi[sz]e\s+for|need|want)\s+(?:the\s+)?speed|speed\s+(?:matters|is\s+key|first)"
+                         r"|speed\s+is\s+(?:very\s+|really\s+|so\s+|most\s+)?(?:important|everything|what\s+matters)"
                          r"|as\s+fast\s+as\s+possible|asap\s+execution")),
 ]
 
@@ -115,13 +116,16 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:for\s+|at\s+|paying\s+)?(?:no|not)\s+(?:more|higher|less|lower)\s+than\s*{PRICE}{PER_SHARE}",
     rf"\b(?:max(?:imum)?|min(?:imum)?)\s+(?:price\s+)?(?:of\s+)?{PRICE}",
     rf"\b(?:for\s+|at\s+|paying\s+)?\$?\s*(?P<p>-?{NUM})\s*(?:per|a|/)\s*share\b",
+    # an amendment: "change the limit on my AMD order to 150", "raise my bid up to 31"
+    rf"\b(?:limit|lmt|bid|offer|price|px)(?:\s+price)?(?:\s+(?:on|for|of))?(?:\s+(?:my|the|that|this))?(?:\s+qzc[a-z])?"
+    rf"(?:\s+(?:buy|sell))?(?:\s+orders?)?(?:\s+(?:up|down))?\s+(?:to|at|@|=)\s*(?:(?:like|about|around|say)\s+)?{PRICE}",
 )]
 # "if it drops to 150", "once it's under 200", "if it rises above 300": a price the market must reach first.
 # Whether that is a limit or a stop depends on the side: a buy below the market or a sell above it is a limit;
 # a buy above it or a sell below it ("sell my TSLA if it drops below 300") is a stop.
 TRIGGER = re.compile(
     r"\b(?:if|when|once|as\s+soon\s+as)\s+(?:it|it's|its|it\s+is|the\s+price(?:\s+is)?|the\s+stock|the\s+shares|they|they're"
-    r"|that|price|\w+\s+(?:is|gets|goes|drops|falls|hits))?\s*"
+    r"|that|price|\w+\s+(?P<sv>is|gets|goes\s+(?:down|up)|goes|drops|falls|dips|hits|rises|climbs|sinks|tanks))?\s*"
     r"(?P<verb>drops?|falls?|dips?|goes\s+(?:down|up)|gets|comes\s+down|hits|reaches|rises|climbs|trades|is|sinks|tanks"
     r"|jumps|spikes|breaks|moves)?"
     r"\s*(?:back\s+)?(?P<dir>down\s+to|up\s+to|to|below|under|beneath|at|above|over|past|less\s+than|more\s+than"
@@ -129,7 +133,42 @@ TRIGGER = re.compile(
     re.I)
 TRIGGER_DOWN = re.compile(r"drop|fall|dip|down|sink|tank|below|under|beneath|less|lower|cheaper", re.I)
 TRIGGER_UP = re.compile(r"rise|climb|jump|spike|up|above|over|past|more|higher|break", re.I)
-STOP_WORDS = keywords(r"stop(?:[\s-]+loss)?(?:\s+order)?(?:\s+(?:at|of|@))?", r"trailing(?:\s+stop)?", r"stop[\s-]limit")
+STOP_WORDS = keywords(r"stop(?:[\s-]*loss)?(?:\s+order)?(?:\s+(?:at|of|@))?(?!\s+(?:\w+ing|it|that|this|me|him|her|them|there|by)\b)", r"trailing(?:\s+stop)?", r"stop[\s-]limit",
+                      r"stp", r"sl")
+# A protective stop was meant ("stop loss", "sl"), not a buy stop that enters on a breakout
+STOP_LOSS_WORDS = keywords(r"stop[\s-]*loss(?:es)?", r"sl", r"protect(?:ive)?\s+stop", r"trailing(?:\s+stop)?", r"trl",
+                           r"stop\s+(?:on|for)\s+(?:my|the|all|it|them|those)")
+_STOP = r"(?:stop(?:[\s-]*loss)?|stp|sl)(?:\s+order)?"
+# the words that may stand between a stop and its price: "stop loss on my 20 apple shares at 200", "trail my nvda by $5"
+_ON_SHARES = (rf"(?:\s+(?:up|down|higher|lower))?(?:\s+(?:on|for|in))?(?:\s+(?:my|the|all|all\s+of\s+my|it|them|those|these))?(?:\s+(?P<q>{NUM})(?=\s+(?:qzc[a-z]|shares?|stocks?)\b))?"
+              r"(?:\s+qzc[a-z])?(?:\s+(?:shares?|stocks?|position|holdings?|orders?))?,?(?:\s+(?:up|down|higher|lower))?"
+              r"(?:\s+(?:at|of|by|@|=|to|is))?\s*(?:of\s+)?(?:(?:like|about|around|roughly|maybe|say)\s+)?")
+_NOT_PERCENT = r"(?!\s*(?:%|percent|pct))"
+# "stop loss at 200", "stop 165", "stp @ 88", "a stop of $52", "sl 210"; "stop on UBER @ 88", "stop loss on my apple at 200"
+STOP_AT = [re.compile(p, re.I) for p in (
+    rf"\b{_STOP}(?:\s+price)?{_ON_SHARES}{PRICE}(?!\d|[.,]\d)(?!\s*(?:%|percent|pct|shares?|stocks?|qzc[a-z])\b)",
+    rf"(?:\bat|@)\s*{PRICE}\s+(?:as\s+(?:a|the|my)\s+)?{_STOP}\b",
+)]
+# "trailing stop 5%", "trail by 5 percent", "5% trailing stop", "trl 3%"; in dollars: "trailing stop of $2", "trail $1.50"
+_TRAIL = r"(?:trail(?:ing)?|trl)(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?(?:\s+order)?"
+_TRAILING = r"(?:trail(?:ing)?|trl)(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?\b"
+TRAIL_PERCENT = [re.compile(p, re.I) for p in (
+    rf"\b{_TRAIL}{_ON_SHARES}(?P<n>{NUM})\s*(?:%|percent\b|pct\b)",
+    rf"(?<![\w.])(?P<n>{NUM})\s*(?:%|percent\b|pct\b)\s*(?:a\s+)?{_TRAILING}",
+)]
+TRAIL_PRICE = [re.compile(p, re.I) for p in (
+    rf"\b{_TRAIL}{_ON_SHARES}\$\s*(?P<p>{NUM})",
+    rf"\b{_TRAIL}{_ON_SHARES}(?P<p>{NUM})\s*(?:dollars?|bucks|usd|points?)\b",
+    rf"(?:\$\s*(?P<p>{NUM})|(?P<d>{NUM})\s*(?:dollars?|bucks))\s+(?:a\s+)?{_TRAILING}",
+)]
+TRAIL_WORD = keywords(_TRAIL)
+# "take profit at 250", "tp 250", "profit target of $250", "target 250"
+TAKE_PROFIT = [re.compile(p, re.I) for p in (
+    rf"\b(?:take[\s-]*profits?|tp|profit[\s-]*(?:target|taker|take)|(?:price\s+)?target|take\s+(?:my\s+)?gains?|lock\s+in\s+"
+    rf"(?:profits?|gains?))(?:\s+(?:price\s+)?(?:at|of|@|=|to|is))?\s*(?:of\s+)?{PRICE}",
+    rf"\b(?:sell|exit|close)\s+(?:them|it|those|these|the\s+shares|(?:all\s+)?qzc[a-z])?\s*(?:for\s+(?:a\s+|the\s+)?profit"
+    rf"|to\s+take\s+(?:a\s+|the\s+)?profits?)\s+(?:at|@)\s*{PRICE}",
+)]
 LIMIT_WORD = keywords(r"(?:limit|lmt)(?:\s+order)?")
 WORTH_OF = r"\b(?:\s+worth)?(?:\s+(?:of|in))?"
 NOTIONALS = [re.compile(p, re.I) for p in (
@@ -149,9 +188,10 @@ BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|st
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
 SELL = keywords(r"sell(?:ing|s)?(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
-                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of")
+                r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of"
+                r"|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)")
 CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch|dispose\s+of"
-                   r"|get\s+out\s+of")
+                   r"|get\s+out\s+of|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)")
 # "not buy", "don't want to sell": a verb that is denied is no verb
 DENIED_VERB = keywords(r"(?:not|never|don'?t|do\s+not|no|without)\s+(?:to\s+|want\s+to\s+|wanna\s+)?(?:buy(?:ing)?|sell(?:ing)?|purchas\w*|trad\w*)")
 # a verb in a wish or a plan, not an order: "I should just buy the stock", "I'm thinking about buying"
@@ -173,8 +213,12 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
 SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
+# Options: "two call options on Tesla", "2 apple calls expiring friday", "buy puts on SPY"
+OPTIONS = re.compile(r"\b(?:call|put)\s+options?\b|\boptions?\s+(?:contracts?|chain|on)\b|\b(?:calls|puts)\b(?!\s+(?:me|you|it))"
+                     r"|\b(?:covered\s+call|iron\s+condor|straddle|strangle|leaps)\b|\bstrike\s+(?:price\s+)?(?:of\s+)?\$?\d", re.I)
 CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off",
-                  r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?orders?", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+order", r"pull\s+(?:it|that|them)\b",
+                  r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
+                  r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b", r"take\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid)\s+(?:off|down)\b",
                   r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
                   r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
@@ -185,7 +229,8 @@ COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|
     r"how much (?:would|will) (?:it|i|that|they)", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
     r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
-    r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)")
+    r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)",
+    r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|(?:comm|commission|fees?)\s+on")
 REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy|replicate|duplicate|mirror|clone")
 LEAD = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|yo|please|pls|plz|kindly|hmm+|well|and|then|also|now|alright|great|cool"
@@ -203,6 +248,11 @@ AMEND = re.compile(
     r"(?:(?:please\s+|pls\s+)?(?:make|change|set|update|switch|adjust|bump|increase|decrease|reduce|lower|raise|modify"
     r"|amend)\s+(?:it|that|this|the\s+(?:order|quantity|qty|size|amount|number|shares|trade|limit|price))\b"
     r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
+
+# Changing an order that is still working: "change my Chipotle limit to 52", "move my stop up to 310"
+REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten"
+                        r"|loosen|revise|alter|replace|switch")
+ORDER_PART = keywords(r"orders?|limit|lmt|stop|stp|trail(?:ing)?(?:\s+stop)?|bid|offer|price|px")
 
 # Checked in this order on the lowercase text; the first that matches decides the kind of question.
 INFO_KINDS = [
@@ -233,7 +283,7 @@ COMMON_FILLER = frozenset(split_words(
     "please pls plz thanks thank you thx ty now right today immediately asap and then also too just position positions "
     "holding holdings stake broker brokers brokerage account is are which whichever whatever go ahead i want wanna would "
     "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
-    "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with"))
+    "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with put place set use choose pick prefer"))
 PRONOUNS = frozenset(split_words("it them those these that this same they"))
 FILLER = {
     IntentKind.ORDER: COMMON_FILLER,
@@ -259,5 +309,6 @@ REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "good great fine please that"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
-    "cash market margin limit open close other each every both all"))
+    "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
+    "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today"))
 

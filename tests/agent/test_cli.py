@@ -33,17 +33,22 @@ def test_pending_order_without_yes_exits_3_and_places_nothing(tmp_path):
 
 
 def test_yes_places_and_session_follow_up_works_across_invocations(tmp_path):
-    """--yes approves; with --session the next invocation understands 'make it 20'."""
+    """--yes approves; with --session the next invocation understands 'add 10 more', and 'make it 20' after a filled
+    order asks instead of doubling it."""
     first = run_cli("--json", "--yes", "--session", "chat1", "Buy 10 AMD on Velocity", data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
     one = json.loads(first.stdout.strip().splitlines()[-1])
     assert one["model"] == "offline"
     placed = [c for c in one["tool_calls"] if c["tool"] == "place_order"]
     assert placed[0]["server"] == "velocity" and placed[0]["output"]["status"] == "filled"
-    second = run_cli("--json", "--yes", "--session", "chat1", "make it 20", data_dir=tmp_path)
+    second = run_cli("--json", "--yes", "--session", "chat1", "add 10 more", data_dir=tmp_path)
     two = json.loads(second.stdout.strip().splitlines()[-1])
     [order] = [c for c in two["tool_calls"] if c["tool"] == "place_order"]
-    assert order["server"] == "velocity" and order["arguments"]["quantity"] == "20" and order["arguments"]["symbol"] == "AMD"
+    assert order["server"] == "velocity" and order["arguments"]["quantity"] == "10" and order["arguments"]["symbol"] == "AMD"
+    third = run_cli("--json", "--yes", "--session", "chat1", "make it 20", data_dir=tmp_path)
+    three = json.loads(third.stdout.strip().splitlines()[-1])
+    assert not [c for c in three["tool_calls"] if c["tool"] in ("place_order", "replace_order")]
+    assert "already filled" in three["reply"]
 
 
 def test_plain_output_is_the_reply(tmp_path):

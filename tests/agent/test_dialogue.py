@@ -60,13 +60,62 @@ def test_a_company_only_mentioned_is_what_grab_2_means():
     ("add 5 more", {"side": "buy", "symbol_text": "AMD", "quantity": D(5), "brokers": (VE,)}),
     ("dump a third of it", {"side": "sell", "symbol_text": "AMD", "portion": D(1) / D(3), "brokers": ()}),  # where held
     ("repeat that on the other broker", {"side": "buy", "symbol_text": "AMD", "quantity": D(9), "brokers": (TS,)}),
-    ("make it 20", {"side": "buy", "symbol_text": "AMD", "quantity": D(20), "brokers": (VE,)}),
 ])
 def test_follow_ups_after_a_placed_order(follow_up, expected):
     intent = one([("buy 9 AMD on Velocity", [placed(VE, "AMD", "9", "ord-1")]), (follow_up, [])])
     assert intent.kind is IntentKind.ORDER
     for name, want in expected.items():
         assert getattr(intent, name) == want, (name, intent)
+
+
+@pytest.mark.parametrize(("follow_up", "changes"), [
+    ("make it 20", {"quantity": D(20)}),
+    ("actually make the limit 45", {"limit_price": D(45)}),
+    ("change the limit on that order to $44.50", {"limit_price": D("44.5")}),
+    ("bump the px to 46", {"limit_price": D(46)}),
+    ("make it good till cancelled", {"time_in_force": "gtc"}),
+])
+def test_changing_the_last_order_while_it_still_works_replaces_it(follow_up, changes):
+    """A queued or open order is changed in place (replace_order on its id), never doubled by a second order."""
+    turns = [("buy 9 AMD on Velocity with a limit of 40", [placed(VE, "AMD", "9", "ord-1", status="open")]), (follow_up, [])]
+    intent = one(turns)
+    assert (intent.kind, intent.order_ref, intent.brokers) == (IntentKind.REPLACE, "ord-1", (VE,)), intent
+    for name, want in changes.items():
+        assert getattr(intent, name) == want, (name, intent)
+    assert intent.quantity is None or "quantity" in changes
+
+
+def test_a_filled_order_cannot_be_made_bigger_by_make_it_20():
+    intent = one([("buy 9 AMD on Velocity", [placed(VE, "AMD", "9", "ord-1")]), ("make it 20", [])])
+    assert intent.kind is IntentKind.CLARIFY
+    assert "already filled" in intent.question and "AMD" in intent.question
+
+
+def test_a_working_order_named_by_its_company_is_changed_without_a_chat_reference():
+    intent = one([("change my Chipotle limit to 52", [])])
+    assert (intent.kind, intent.symbol_text, intent.limit_price, intent.order_ref) == (IntentKind.REPLACE, "CMG", D(52), None)
+
+
+def test_a_stop_on_them_protects_the_shares_just_bought():
+    intent = one([("buy 18 shares of Datadog on TradeSphere", [placed(TS, "DDOG", "18", "ord-1")]),
+                  ("put a stop on those at 135", [])])
+    # the whole position (the planner sizes it from the broker's positions), good till cancelled
+    assert (intent.kind, intent.side, intent.symbol_text, intent.portion, intent.order_type, intent.stop_price,
+            intent.time_in_force) == (IntentKind.ORDER, "sell", "DDOG", D(1), "stop", D(135), "gtc")
+
+
+def test_the_same_again_for_another_company_copies_side_size_and_broker():
+    intent = one([("buy $400 of Tesla on Velocity", [placed(VE, "TSLA", "1.2", "ord-1")]),
+                  ("do the same again but for Rivian this time", [])])
+    assert (intent.kind, intent.side, intent.symbol_text, intent.notional, intent.brokers) == (
+        IntentKind.ORDER, "buy", "RIVN", D(400), (VE,))
+
+
+def test_double_it_buys_the_same_number_again():
+    intent = one([("buy 10 shares of Gilead on TradeSphere", [placed(TS, "GILD", "10", "ord-1")]),
+                  ("ugh it's dipping already, double it", [])])
+    assert (intent.kind, intent.side, intent.symbol_text, intent.quantity, intent.brokers) == (
+        IntentKind.ORDER, "buy", "GILD", D(10), (TS,))
 
 
 @pytest.mark.parametrize("words", ["cancel it", "never mind, cancel that", "nvm cancel that", "kill it"])

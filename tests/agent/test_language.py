@@ -22,7 +22,8 @@ BOTH = (TS, VE)
 D = Decimal
 
 ORDER_FIELDS = ("quantity", "portion", "notional", "order_type", "limit_price", "time_in_force", "brokers",
-                "broker_choice", "follow_up", "order_ref", "question", "other_broker")
+                "broker_choice", "follow_up", "order_ref", "question", "other_broker", "stop_price", "trail_percent",
+                "trail_price", "take_profit_price", "stop_loss_price")
 DEFAULTS = {f.name: f.default for f in dataclasses.fields(Intent) if f.name != "kind"}
 
 
@@ -282,7 +283,57 @@ FOLLOW_UPS = [
     ("make it 0", asks("0", "more than zero")),
 ]
 
-TABLE = ORDERS + QUESTIONS + COSTS + CANCELS + CLARIFICATIONS + FOLLOW_UPS
+# Stops, trailing stops and brackets. A protective stop (on shares held) with no size covers the whole position and
+# stays working until cancelled unless a time was said; a buy stop enters on a breakout as a day order.
+WHOLE = {"portion": D(1), "time_in_force": "gtc"}
+STOPS = [
+    ("sell my Tesla if it drops below 300", sell("TSLA", order_type="stop", stop_price=D(300), **WHOLE)),
+    ("stop loss on my apple at 200", sell("AAPL", order_type="stop", stop_price=D(200), **WHOLE)),
+    ("PUT A STOP LOSS ON MY APPLE AT 200", sell("AAPL", order_type="stop", stop_price=D(200), **WHOLE)),
+    ("stop on UBER @ 88, all 20", sell("UBER", quantity=D(20), order_type="stop", stop_price=D(88), time_in_force="gtc")),
+    ("Place a stop-loss at $52 on my 20 Delta shares on Velocity.",
+     sell("DAL", quantity=D(20), order_type="stop", stop_price=D(52), time_in_force="gtc", brokers=(VE,))),
+    ("stp 135 on shop", sell("SHOP", order_type="stop", stop_price=D(135), **WHOLE)),
+    ("sell 20 TSLA stop 300 limit 295",
+     sell("TSLA", quantity=D(20), order_type="stop_limit", stop_price=D(300), limit_price=D(295), time_in_force="gtc")),
+    ("if bofa falls to 48 sell all of it but not below 47",
+     sell("BAC", order_type="stop_limit", stop_price=D(48), limit_price=D(47), **WHOLE)),
+    ("trailing stop 5% HIMS", sell("HIMS", order_type="trailing_stop", trail_percent=D(5), **WHOLE)),
+    ("put a trailing stop of like five percent on my micron", sell("MU", order_type="trailing_stop", trail_percent=D(5), **WHOLE)),
+    ("trl stop 5% on my jpm", sell("JPM", order_type="trailing_stop", trail_percent=D(5), **WHOLE)),
+    ("trail my nvda by $5", sell("NVDA", order_type="trailing_stop", trail_price=D(5), **WHOLE)),
+    ("trailing stop $2 on all 10 shares of AMD today only",
+     sell("AMD", quantity=D(10), order_type="trailing_stop", trail_price=D(2))),
+    ("buy 10 TSLA if it breaks above 300", buy("TSLA", quantity=D(10), order_type="stop", stop_price=D(300))),
+    ("buy 10 AAPL with take profit at 250 and stop loss at 210",
+     buy("AAPL", quantity=D(10), take_profit_price=D(250), stop_loss_price=D(210))),
+    ("buy 5 NVDA tp 150 sl 120 lmt 130",
+     buy("NVDA", quantity=D(5), order_type="limit", limit_price=D(130), take_profit_price=D(150), stop_loss_price=D(120))),
+    ("take profit at 250 on my nvda", sell("NVDA", portion=D(1), order_type="limit", limit_price=D(250))),
+    ("buy 10 AAPL with a stop loss at 210", asks("take-profit")),
+    ("buy 10 AAPL take profit 250", asks("stop-loss price")),
+    ("put a trailing stop on my fedex", asks("trail")),
+    ("set a stop loss on my apple", asks("what price", "stop")),
+    ("short 30 GME on velocity and put a 5% trailing stop on it", asks("short selling")),
+]
+# Changing an order that is still working (the planner finds it; in a chat, "make it 20" changes the last one).
+REPLACES = [
+    ("change my Chipotle limit to 52", kind(IntentKind.REPLACE, symbol_text="CMG", limit_price=D(52))),
+    ("um change my qualcomm limit to like eighty five", kind(IntentKind.REPLACE, symbol_text="QCOM", limit_price=D(85))),
+    ("move my stop on tesla up to 310", kind(IntentKind.REPLACE, symbol_text="TSLA", stop_price=D(310))),
+    ("modify my open Nike order to 30 shares", kind(IntentKind.REPLACE, symbol_text="NKE", quantity=D(30))),
+    ("bump my dell limit up to 100", kind(IntentKind.REPLACE, symbol_text="DELL", limit_price=D(100))),
+    ("change the limit on that order to $49.50", kind(IntentKind.REPLACE, order_ref=None, limit_price=D("49.5"))),
+    ("change my AMD order", asks("what should i change")),
+]
+# Not orders at all: options are refused like short sales.
+REFUSALS = [
+    ("Please buy two call options on Tesla for next month.", asks("options are not supported")),
+    ("buy 2 apple calls expiring friday", asks("options are not supported")),
+    ("buy 3 SPY puts", asks("options are not supported")),
+]
+
+TABLE = ORDERS + QUESTIONS + COSTS + CANCELS + CLARIFICATIONS + FOLLOW_UPS + STOPS + REPLACES + REFUSALS
 
 
 @pytest.mark.parametrize(("message", "expected"), TABLE, ids=[m or "<empty>" for m, _ in TABLE])

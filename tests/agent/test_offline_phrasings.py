@@ -124,6 +124,7 @@ def book(connections):
 def _pending_orders(result):
     return [
         {"broker": p.server, "tool": p.tool, "symbol": p.arguments.get("symbol"), "side": p.arguments.get("side"),
+         "order_id": p.arguments.get("order_id"),
          "quantity": p.arguments.get("quantity"), "notional": p.arguments.get("notional"),
          "order_type": p.arguments.get("order_type", "market"), "limit_price": p.arguments.get("limit_price"),
          "time_in_force": p.arguments.get("time_in_force", "day")}
@@ -187,7 +188,11 @@ def test_cancel_my_tesla_order_stages_the_cancel(assistant, book):
 
 
 FOLLOW_UPS = [
-    (["Buy 10 AMD on Velocity", "make it 20"], order(VE, "AMD", quantity="20")),
+    (["Buy 10 AMD on Velocity", "buy 10 more"], order(VE, "AMD", quantity="10")),
+    (["Buy 10 AMD on Velocity with a limit of $1", "make it 20"],
+     {"broker": VE, "tool": "replace_order", "quantity": "20"}),  # still open: changed in place, not doubled
+    (["Buy 10 AMD on Velocity with a limit of $1", "change the limit to 1.50"],
+     {"broker": VE, "tool": "replace_order", "limit_price": "1.50"}),
     (["Buy 10 AMD on Velocity", "do the same on TradeSphere"], order(TS, "AMD", quantity="10")),
     (["Buy 10 AMD on Velocity", "and sell it tomorrow at the open"], order(VE, "AMD", "sell", quantity="10", tif="opg")),
 ]
@@ -195,7 +200,8 @@ FOLLOW_UPS = [
 
 @pytest.mark.parametrize(("turns", "expected"), FOLLOW_UPS, ids=[" / ".join(t) for t, _ in FOLLOW_UPS])
 def test_follow_ups_use_the_conversation(assistant, turns, expected):
-    """A follow-up ('make it 20', 'do the same on TradeSphere') is read against the earlier order in the chat."""
+    """A follow-up ('buy 10 more', 'do the same on TradeSphere', 'make it 20' while the order is open) is read against
+    the earlier order in the chat."""
     session = "follow-" + turns[1]
     first = assistant.ask(turns[0], session_id=session)
     assert len(first.pending_approvals) == 1
@@ -203,6 +209,8 @@ def test_follow_ups_use_the_conversation(assistant, turns, expected):
     second = assistant.ask(turns[1], session_id=session)
     pending = _pending_orders(second)
     assert len(pending) == 1 and _same(expected, pending[0]), (pending, second.reply)
+    if expected["tool"] == "replace_order":
+        assert pending[0]["order_id"], pending  # the id of the order the first turn placed
     assistant.decide(session, {p.call_id: False for p in second.pending_approvals})
 
 
