@@ -34,6 +34,9 @@ def build_instructions(brokers: Sequence[BrokerStatus], default_broker: str) -> 
         "For 'the cheapest broker', call estimate_order on every broker and place where the total is lowest; "
         "for 'the fastest', pick the broker with the lowest fill latency. Say why you chose it.",
         "Quantities, prices and money are decimal strings. Use the ticker returned by estimate_order or get_quote.",
+        "When asked for portfolios or positions, also call list_orders with status 'active' on each broker and mention "
+        "queued and open orders (what, and when a queued one executes): a book with no positions may have orders waiting.",
+        "Write money as $22,301.35 or -$2.00, and time in force in words (at the open, at the close, good till cancelled).",
         "'When the market opens' means time_in_force 'opg'; 'at the close' means 'cls'; 'good till cancelled' means 'gtc'.",
         "Never guess a trade: if the stock, the side or the size is unclear, ask. Give no investment advice.",
         "Orders need the person's approval; the app asks them. Never place orders the person did not ask for, "
