@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import streamlit as st
 
+from console import practice_clock
 from console.display import model_in_use
-from console.services import agent_settings, connections, money
+from console.services import agent_settings, connections, money, warm_up
 
 st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 st.markdown(
@@ -25,6 +26,8 @@ PAGES = [
     st.Page("pages/settings.py", title="Settings", icon="⚙️"),
 ]
 page = st.navigation(PAGES)
+CONNECTING_POLL_S = 0.25
+"""How often the sidebar looks at brokers that are still connecting."""
 
 
 def _until(iso: str, now_iso: str) -> str:
@@ -32,13 +35,35 @@ def _until(iso: str, now_iso: str) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds > 0 else "now"
 
 
-def _market(conns, broker_id: str) -> dict | None:
-    """The market clock now (open/closed, next open or close), asked of a connected broker on every rerun, so the
-    sidebar's "closes in" moves with time instead of showing the moment the broker connected."""
-    try:
-        return conns.call(broker_id, "get_broker_profile").get("market")
-    except Exception:  # a broker that stopped answering shows up in its status line; no market line then
-        return None
+def broker_lines(conns, polling: bool) -> None:
+    """Each broker's state, then (once all are up) the market, the clock and the total equity. While any broker is
+    still connecting this reruns on its own every CONNECTING_POLL_S, then repaints the whole page once they are up."""
+    for status in conns.statuses():
+        icon = {"connected": "🟢", "reconnecting": "🟡", "connecting": "🟡"}.get(status.state, "🔴")
+        latency = f" · {status.latency_ms:.1f} ms" if status.latency_ms else ""
+        st.write(f"{icon} **{status.name}** {status.state}{latency}")
+        if status.last_error and not status.connected:
+            st.caption(status.last_error)
+    if not conns.ready:
+        return
+    if polling:  # they have just come up: draw every page with them, and load the agents SDK meanwhile
+        warm_up()
+        st.rerun()
+    # The market clock now, asked of a connected broker on every rerun, so "closes in" moves with time instead of
+    # showing the moment the broker connected.
+    market = practice_clock.market(conns)
+    if market:
+        st.caption("MARKET")
+        if market["is_open"]:
+            st.write(f"🟢 Open · closes in {_until(market['next_close'], market['now'])}")
+        else:
+            st.write(f"⚪ Closed · opens {practice_clock.when(market['next_open'])}")
+        practice_clock.sidebar(conns, market)
+    equity = Decimal(0)
+    for result in conns.call_all("get_account").values():
+        if isinstance(result, dict):
+            equity += Decimal(result["equity"])
+    st.metric("Total equity", money(equity))
 
 
 def sidebar() -> None:
@@ -48,32 +73,13 @@ def sidebar() -> None:
     st.sidebar.caption("MODEL")
     st.sidebar.write(model_in_use(settings))
     try:
-        conns = connections()
+        conns = connections()  # starts the brokers without waiting: this page paints now
     except Exception as exc:  # a console that cannot reach its brokers still renders and says why
         st.sidebar.error(f"Brokers unavailable: {exc}")
         return
-    market = None
-    for status in conns.statuses():
-        icon = {"connected": "🟢", "reconnecting": "🟡", "connecting": "🟡"}.get(status.state, "🔴")
-        latency = f" · {status.latency_ms:.1f} ms" if status.latency_ms else ""
-        st.sidebar.write(f"{icon} **{status.name}** {status.state}{latency}")
-        if status.last_error and not status.connected:
-            st.sidebar.caption(status.last_error)
-        if market is None and status.connected:
-            market = _market(conns, status.id)
-    if market:
-        st.sidebar.caption("MARKET")
-        if market["is_open"]:
-            st.sidebar.write(f"🟢 Open · closes in {_until(market['next_close'], market['now'])}")
-        else:
-            st.sidebar.write(f"⚪ Closed · opens {market['next_open'][:16].replace('T', ' ')} ET")
-        if market.get("frozen"):
-            st.sidebar.caption(f"Frozen clock (TRADING_NOW): {market['now'][:16].replace('T', ' ')}")
-    equity = Decimal(0)
-    for result in conns.call_all("get_account").values():
-        if isinstance(result, dict):
-            equity += Decimal(result["equity"])
-    st.sidebar.metric("Total equity", money(equity))
+    polling = not conns.ready
+    with st.sidebar:
+        st.fragment(broker_lines, run_every=CONNECTING_POLL_S if polling else None)(conns, polling)
     if settings.autonomous:
         st.sidebar.warning("Autonomous mode is ON")
 

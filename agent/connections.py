@@ -1,12 +1,13 @@
 """Broker connections: MCP sessions opened once, kept alive on one long-lived event loop.
 
-The connection manager owns a daemon thread running an asyncio loop. Each broker has an owner
-task that connects its MCP server, then waits; when a call finds the server dead, the owner
-cleans up and reconnects in the same task (anyio requires that a connection is closed by the task
-that opened it). Streamlit reruns and the CLI submit work to that loop; nothing ever calls
-`asyncio.run` per request.
+An anyio blocking portal runs that loop in a thread of its own; Streamlit reruns and the CLI call into it
+(`run`, `call`), and nothing ever calls `asyncio.run` per request. Each broker has an owner task that opens its
+MCP session (`mcp.Client` over stdio, SSE or streamable HTTP), then waits; when a call finds the session dead, the
+owner closes it and opens a new one in the same task (anyio requires that a connection is closed by the task
+that opened it). Connecting needs no agents SDK: its server objects, built only when an agent needs them
+(`servers()`), share each link's live session, so the brokers connect while the SDK is not even imported.
 
-Local mode spawns `python -m brokers serve <id>` over stdio; remote mode reaches a gateway over
+Local mode spawns `python -m brokers serve <id> --practice-clock` over stdio; remote mode reaches a gateway over
 SSE or streamable HTTP with the API key header.
 """
 
@@ -20,26 +21,30 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from anyio.from_thread import start_blocking_portal
 
 from agent.errors import BrokerToolError, BrokerUnavailable, ConfigurationError
 from agent.settings import PROJECT_ROOT, AgentSettings, BrokerEntry, configured_brokers
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
+    from mcp.client.stdio import StdioServerParameters
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
+PRACTICE_CLOCK_TOOL = "move_practice_clock"
+"""The local brokers' practice clock tool: the console's Settings use it; the model never sees it."""
+Opener = Callable[[contextlib.AsyncExitStack], Awaitable[Any]]
+"""Opens one MCP client session inside the stack (which closes it); returns the `mcp.Client`."""
 
 
 @dataclass
@@ -81,84 +86,74 @@ def result_text(result: Any) -> str:
 
 
 class BrokerLink:
-    """One broker's MCP server plus its connection state, owned by one task on the manager's loop."""
+    """One broker's MCP session plus its connection state, owned by one task on the manager's loop."""
 
-    def __init__(self, entry: BrokerEntry, transport: str, spawn: StdioServerParameters | None = None):
+    def __init__(self, entry: BrokerEntry, transport: str, opener: Opener):
         self.entry = entry
-        self.server: MCPServer | None = None
-        """The SDK server object, attached once the agents SDK is imported (see BrokerConnections.start)."""
         self.transport = transport
-        self.spawn = spawn
-        """For a local broker: the subprocess the owner task starts itself, before the SDK server exists."""
-        self.streams: tuple | None = None
+        self.opener = opener
+        self.client: Any = None
+        """The open `mcp.Client`, or None between sessions."""
+        self.server: MCPServer | None = None
+        """The agents SDK's server object on this link's session, built only when an agent needs it."""
         self.state = "connecting"
         self.latency_ms: float | None = None
         self.last_error: str | None = None
         self.profile: dict | None = None
+        self.generation = 0
+        """How many sessions the owner has opened: a call that failed on session N drops it only if N is current."""
+        self.drops = 0
+        """How many sessions were dropped for a failed call (each costs a reconnect)."""
         self._ready = asyncio.Event()
         self._drop = asyncio.Event()
-        self._attached = asyncio.Event()
-        self.launched = asyncio.Event()
-        """Set once a local broker's subprocess is started (or failed to), and at once for a remote one."""
         self._closing = False
-        self._owner: asyncio.Task | None = None
-        self._generation = 0
+        self._owned: asyncio.Event | None = None
 
-    def attach(self, server: MCPServer, loop: asyncio.AbstractEventLoop) -> None:
-        """Give the link its SDK server object (from any thread); the owner task connects it."""
-        self.server = server
-        server.link = self
-        loop.call_soon_threadsafe(self._attached.set)
+    @property
+    def session(self) -> Any:
+        return self.client.session if self.client is not None else None
 
     def status(self) -> BrokerStatus:
         name = (self.profile or {}).get("name", self.entry.name)
         return BrokerStatus(self.entry.id, name, self.transport, self.state, self.latency_ms, self.last_error, self.profile)
 
-    def start(self) -> None:
-        self._owner = asyncio.get_running_loop().create_task(self._own(), name=f"broker-{self.entry.id}")
-
-    async def _own(self) -> None:
-        while not self._closing:
-            self._drop.clear()
-            async with contextlib.AsyncExitStack() as process:
-                try:
-                    if self.spawn is not None:
-                        # A local broker starts now, while the agents SDK may still be importing: the two start-ups
-                        # overlap instead of queueing. Leaving `process` (this task, as anyio requires) ends it.
-                        self.streams = await process.enter_async_context(stdio_client(self.spawn))
-                    self.launched.set()
-                    await self._attached.wait()
-                    async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                        await self.server.connect()
-                    self._generation += 1
-                    self.state, self.last_error = "connected", None
-                    profile = await self.server.raw_call_tool("get_broker_profile", {})
-                    self.profile = tool_payload(profile)
-                except Exception as exc:  # a broker that will not start must not take the others down
-                    self.launched.set()
-                    self.state, self.last_error = "error", _describe(exc)
-                    log.warning("broker %s: %s", self.entry.id, self.last_error)
-                self._ready.set()
-                await self._drop.wait()
-                self._ready.clear()
-                if self.server is not None:
+    async def own(self) -> None:
+        """The owner task: open a session, wait until it is dropped or closed, close it, open the next."""
+        self._owned = asyncio.Event()
+        try:
+            while not self._closing:
+                self._drop.clear()
+                async with contextlib.AsyncExitStack() as stack:
                     try:
-                        async with asyncio.timeout(10):
-                            await self.server.cleanup()
-                    except Exception as exc:
-                        log.debug("broker %s cleanup: %s", self.entry.id, _describe(exc))
-                self.streams = None
-            if not self._closing:
-                self.state = "reconnecting"
-        self.state = "closed"
+                        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                            self.client = await self.opener(stack)
+                            self.generation += 1
+                            self.profile = tool_payload(await self.session.call_tool("get_broker_profile", {}))
+                        self.state, self.last_error = "connected", None
+                    except Exception as exc:  # a broker that will not start must not take the others down
+                        self.state, self.last_error = "error", _describe(exc)
+                        log.warning("broker %s: %s", self.entry.id, self.last_error)
+                    self._ready.set()
+                    await self._drop.wait()
+                    self._ready.clear()
+                    self.client = None
+                if not self._closing:
+                    self.state = "reconnecting"
+        finally:
+            self.client = None
+            self.state = "closed"
+            self._ready.set()  # nobody waits forever on a closed link
+            self._owned.set()
 
     async def wait_ready(self) -> None:
         await self._ready.wait()
 
-    async def reconnect(self) -> None:
-        """Drop the session and wait for the owner task to open a new one."""
-        generation = self._generation
-        if self._ready.is_set() and self._generation == generation:
+    async def reconnect(self, failed_generation: int) -> None:
+        """The session `failed_generation` failed: drop it, unless the owner has already replaced it, and wait for
+        the next one. Two calls that failed on the same session drop it once; a late failure on an old session
+        never drops the new one."""
+        if self._ready.is_set() and self.generation == failed_generation and not self._closing:
+            self.drops += 1
             self._drop.set()
             self._ready.clear()
         await self._ready.wait()
@@ -166,70 +161,74 @@ class BrokerLink:
     async def close(self) -> None:
         self._closing = True
         self._drop.set()
-        self._attached.set()  # an owner still waiting for its SDK server object must not wait forever
-        if self._owner:
-            await self._owner
+        if self._owned is not None:
+            await self._owned.wait()
 
-    async def call(
-        self, tool: str, arguments: dict | None, meta: dict | None, call: Callable[..., Awaitable[Any]]
-    ) -> Any:
-        """Call a tool, reconnecting once if the server died; an order carries a client_order_id so a retry never doubles it."""
+    async def call(self, tool: str, arguments: dict | None, meta: dict | None = None,
+                   via: Callable[..., Awaitable[Any]] | None = None) -> Any:
+        """Call a tool (through `via`, the SDK's own call, for an agent), reconnecting once if the session died; an
+        order carries a client_order_id so a retry never doubles it."""
         arguments = dict(arguments or {})
         if tool == "place_order" and not arguments.get("client_order_id"):
             arguments["client_order_id"] = f"agent-{uuid.uuid4().hex[:20]}"
         await self.wait_ready()
         for attempt in (1, 2):
+            generation = self.generation
             if self.state != "connected":
-                await self.reconnect()
+                await self.reconnect(generation)
                 if self.state != "connected":
                     raise BrokerUnavailable(f"{self.entry.name} is not reachable: {self.last_error}")
+                generation = self.generation
             started = time.perf_counter()
             try:
-                result = await call(tool, arguments, meta)
+                if via is not None:
+                    result = await via(tool, arguments, meta)
+                else:
+                    result = await self.session.call_tool(tool, arguments, meta=meta)
             except Exception as exc:
-                self.state, self.last_error = "reconnecting", _describe(exc)
-                log.warning("broker %s call %s failed (attempt %d): %s", self.entry.id, tool, attempt, self.last_error)
+                if generation == self.generation:  # a late failure on an old session says nothing about this one
+                    self.state, self.last_error = "reconnecting", _describe(exc)
+                log.warning("broker %s call %s failed (attempt %d): %s", self.entry.id, tool, attempt, _describe(exc))
                 if attempt == 2:
-                    raise BrokerUnavailable(f"{self.entry.name} did not answer {tool}: {self.last_error}") from exc
+                    raise BrokerUnavailable(f"{self.entry.name} did not answer {tool}: {_describe(exc)}") from exc
+                await self.reconnect(generation)
                 continue
             self.latency_ms = (time.perf_counter() - started) * 1000
             return result
         raise AssertionError("unreachable")
 
 
-@contextlib.asynccontextmanager
-async def _already_open(streams: tuple | None) -> AsyncIterator[tuple]:
-    """The streams of a broker subprocess its link's owner task started (and will end)."""
-    if streams is None:
-        raise BrokerUnavailable("the broker subprocess is not running")
-    yield streams
-
-
 @functools.cache
 def _server_classes() -> dict[str, type[MCPServer]]:
-    """SDK MCP server classes whose tool calls go through their BrokerLink (reconnect, latency). Built on first use:
-    importing the agents SDK takes seconds, and local brokers are already starting meanwhile."""
+    """SDK MCP server classes that use their BrokerLink's session and route tool calls through it (reconnect,
+    latency). Built on first use: importing the agents SDK takes seconds, and no broker waits for it."""
     from agents.mcp import MCPServerSse, MCPServerStdio, MCPServerStreamableHttp
 
     def linked(base: type[MCPServer]) -> type[MCPServer]:
         class Linked(base):  # type: ignore[misc, valid-type]
             link: BrokerLink
 
-            async def call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
-                return await self.link.call(tool_name, arguments, meta, super().call_tool)
+            @property
+            def session(self):
+                return self.link.session if getattr(self, "link", None) is not None else None
 
-            async def raw_call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
-                """The SDK's own call, for the owner task (which must not wait on itself)."""
-                return await super().call_tool(tool_name, arguments, meta)
+            @session.setter
+            def session(self, _value) -> None:
+                pass  # the link owns the session; the SDK's own connect and cleanup never run
+
+            async def connect(self) -> None:
+                await self.link.wait_ready()
+
+            async def cleanup(self) -> None:
+                pass
+
+            async def call_tool(self, tool_name: str, arguments: dict | None, meta: dict | None = None):
+                return await self.link.call(tool_name, arguments, meta, via=super().call_tool)
 
         Linked.__name__ = f"Linked{base.__name__}"
         return Linked
 
-    class LinkedStdio(linked(MCPServerStdio)):  # type: ignore[misc, valid-type]
-        def create_streams(self):
-            return _already_open(self.link.streams)
-
-    return {"stdio": LinkedStdio, "sse": linked(MCPServerSse), "streamable-http": linked(MCPServerStreamableHttp)}
+    return {"stdio": linked(MCPServerStdio), "sse": linked(MCPServerSse), "streamable-http": linked(MCPServerStreamableHttp)}
 
 
 def _describe(exc: BaseException) -> str:
@@ -272,8 +271,11 @@ def needs_approval(run_context: Any, _agent: Any, tool: Any) -> bool:
 
 
 def stdio_params(entry: BrokerEntry, settings: AgentSettings) -> StdioServerParameters:
-    """How a local broker is started: `python -m brokers serve <id>` with the app's data dir, clock and limits."""
-    return StdioServerParameters(command=sys.executable, args=["-m", "brokers", "serve", entry.id],
+    """How a local broker is started: `python -m brokers serve <id> --practice-clock` with the app's data dir, clock
+    and limits (the practice clock is the local console's: its brokers follow it, a gateway's never do)."""
+    from mcp.client.stdio import StdioServerParameters
+
+    return StdioServerParameters(command=sys.executable, args=["-m", "brokers", "serve", entry.id, "--practice-clock"],
                                  env=broker_env(settings), cwd=str(PROJECT_ROOT))
 
 
@@ -287,53 +289,83 @@ def transport_of(settings: AgentSettings) -> str:
     return settings.gateway_transport
 
 
-def build_server(entry: BrokerEntry, settings: AgentSettings) -> tuple[MCPServer, str]:
-    """The SDK MCP server object for one broker, local (stdio) or remote (SSE / streamable HTTP)."""
-    transport = transport_of(settings)
-    common = {"name": entry.id, "cache_tools_list": True, "use_structured_content": True,
-              "client_session_timeout_seconds": CALL_TIMEOUT_S, "require_approval": needs_approval}
-    cls = _server_classes()[transport]
-    if transport == "stdio":
-        params = stdio_params(entry, settings)
-        return cls(params={"command": params.command, "args": params.args, "env": params.env, "cwd": params.cwd},
-                   **common), transport
-    base = settings.gateway_url.rstrip("/")
-    headers = {"X-API-Key": settings.api_key.get_secret_value()}
+def _remote_url(entry: BrokerEntry, settings: AgentSettings, transport: str) -> tuple[str, dict[str, str]]:
     path = "mcp" if transport == "streamable-http" else "sse"
-    return cls(params={"url": f"{base}/{entry.id}/{path}", "headers": headers}, **common), transport
+    return f"{settings.gateway_url.rstrip('/')}/{entry.id}/{path}", {"X-API-Key": settings.api_key.get_secret_value()}
+
+
+def session_opener(entry: BrokerEntry, settings: AgentSettings) -> Opener:
+    """How the owner task opens this broker's MCP session: spawn it (stdio) or reach the gateway (SSE, HTTP)."""
+    transport = transport_of(settings)
+
+    def streams():
+        if transport == "stdio":
+            from mcp.client.stdio import stdio_client
+
+            return stdio_client(stdio_params(entry, settings))
+        url, headers = _remote_url(entry, settings, transport)
+        if transport == "sse":
+            from mcp.client.sse import sse_client
+
+            return sse_client(url, headers=headers)
+        from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+
+        return streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+
+    async def open_session(stack: contextlib.AsyncExitStack) -> Any:
+        from mcp import Client  # imported on the connections' loop: the console's first page paints meanwhile
+
+        return await stack.enter_async_context(Client(streams(), mode="auto", cache=None, read_timeout_seconds=CALL_TIMEOUT_S))
+
+    return open_session
+
+
+def build_server(link: BrokerLink, settings: AgentSettings) -> MCPServer:
+    """The SDK MCP server object for one broker's link: the agent's view of it (tool names, approval policy), on
+    the link's session. The practice clock tool is the console's, never the model's."""
+    from agents.mcp import create_static_tool_filter
+
+    common = {"name": link.entry.id, "cache_tools_list": True, "use_structured_content": True,
+              "client_session_timeout_seconds": CALL_TIMEOUT_S, "require_approval": needs_approval,
+              "tool_filter": create_static_tool_filter(blocked_tool_names=[PRACTICE_CLOCK_TOOL])}
+    cls = _server_classes()[link.transport]
+    if link.transport == "stdio":
+        params = stdio_params(link.entry, settings)
+        server = cls(params={"command": params.command, "args": params.args, "env": params.env, "cwd": params.cwd},
+                     **common)
+    else:
+        url, headers = _remote_url(link.entry, settings, link.transport)
+        server = cls(params={"url": url, "headers": headers}, **common)
+    server.link = link
+    return server
 
 
 class BrokerConnections:
-    """Keeps every broker's MCP session open on one event loop in its own thread."""
+    """Keeps every broker's MCP session open on one event loop, run by an anyio blocking portal in its own thread."""
 
     def __init__(self, settings: AgentSettings, brokers: list[BrokerEntry] | None = None):
         self.settings = settings
         self.entries = brokers or configured_brokers(settings)
         if not self.entries:
             raise ConfigurationError("no brokers configured")
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run_loop, name="broker-connections", daemon=True)
-        self._thread.start()
         transport = transport_of(settings)
         self.links: dict[str, BrokerLink] = {
-            entry.id: BrokerLink(entry, transport, stdio_params(entry, settings) if transport == "stdio" else None)
-            for entry in self.entries
+            entry.id: BrokerLink(entry, transport, session_opener(entry, settings)) for entry in self.entries
         }
+        self._portal_context = start_blocking_portal(name="broker-connections")
+        self.portal = self._portal_context.__enter__()
         self._started = False
-        self.started_at = time.perf_counter()
-        self.connected_after_s: float | None = None
+        self._closed = False
 
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    # ------------------------------------------------------------------ sync API (any thread)
+    # ------------------------------------------------------------------ sync API (any thread but the loop's)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run a coroutine on the connections' loop and wait for its result."""
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("BrokerConnections.run called from its own loop")
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        """Run a coroutine on the connections' loop and wait for its result (cancelled when the time is up)."""
+
+        async def awaited() -> T:
+            return await coro
+
+        future = self.portal.start_task_soon(awaited)
         try:
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
@@ -341,27 +373,22 @@ class BrokerConnections:
             raise
 
     def start(self, wait: bool = True) -> None:
-        """Connect every broker in parallel; with wait, return once each is connected or failed.
-
-        Local brokers are spawned first, then the agents SDK is imported and its server objects built while the
-        brokers start up (the two cost about the same, so a cold start waits for one, not both)."""
+        """Connect every broker in parallel (local ones are spawned now); with wait, return once each is connected
+        or failed. Without, the console paints at once and the sidebar follows each broker's state."""
         if not self._started:
             self._started = True
-            self.run(self._start_all())
-            self._attach_servers()
+            for link in self.links.values():
+                self.portal.start_task_soon(link.own, name=f"broker-{link.entry.id}")
         if wait:
             self.wait_ready()
 
-    def _attach_servers(self) -> None:
-        for link in self.links.values():
-            if link.server is None:
-                server, _ = build_server(link.entry, self.settings)
-                link.attach(server, self.loop)
-
     def wait_ready(self, timeout: float = CONNECT_TIMEOUT_S + 5) -> None:
         self.run(self._wait_all(), timeout=timeout)
-        if self.connected_after_s is None:
-            self.connected_after_s = time.perf_counter() - self.started_at
+
+    @property
+    def ready(self) -> bool:
+        """Every broker has connected or failed (none still connecting)."""
+        return all(link.state not in ("connecting", "reconnecting") for link in self.links.values())
 
     def call(self, broker_id: str, tool: str, arguments: dict | None = None, timeout: float = CALL_TIMEOUT_S) -> dict:
         """Call one broker tool and return its structured result; a tool error raises BrokerToolError."""
@@ -375,32 +402,27 @@ class BrokerConnections:
         return [link.status() for link in self.links.values()]
 
     def servers(self) -> list[MCPServer]:
-        self._attach_servers()
+        """The agents SDK's server objects (imports the SDK on first use), one per broker, on the links' sessions."""
+        for link in self.links.values():
+            if link.server is None:
+                link.server = build_server(link, self.settings)
         return [link.server for link in self.links.values()]
 
     def close(self) -> None:
         """Close every session (ending local broker subprocesses) and stop the loop."""
-        if self.loop.is_closed():
+        if self._closed:
             return
+        self._closed = True
         if self._started:
             try:
                 self.run(self._close_all(), timeout=20)
             except Exception as exc:
                 log.warning("closing broker connections: %s", _describe(exc))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self.loop.close()
+        with contextlib.suppress(RuntimeError):
+            self.portal.call(self.portal.stop, True)  # cancel whatever is left: a closed console never hangs
+        self._portal_context.__exit__(None, None, None)
 
     # ------------------------------------------------------------------ async side (the loop)
-
-    async def _start_all(self) -> None:
-        """Start every owner task and return once each local broker's subprocess is launched."""
-        for link in self.links.values():
-            if link.spawn is None:
-                link.launched.set()
-            link.start()
-        await asyncio.gather(*(link.launched.wait() for link in self.links.values()))
 
     async def _wait_all(self) -> None:
         await asyncio.gather(*(link.wait_ready() for link in self.links.values()))
@@ -409,7 +431,7 @@ class BrokerConnections:
         link = self.links.get(broker_id)
         if link is None:
             raise ConfigurationError(f"unknown broker {broker_id!r}; connected brokers: {', '.join(self.links)}")
-        result = await link.server.call_tool(tool, arguments or {})
+        result = await link.call(tool, arguments or {})
         payload = tool_payload(result)
         if getattr(result, "is_error", False):
             raise BrokerToolError(broker_id, tool, result_text(result) or "tool error", payload)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from console import practice_clock
 from console.display import model_in_use
 from console.services import (
     agent_settings,
+    connections,
     delete_secret,
     load_saved,
     read_secret,
@@ -38,6 +40,8 @@ with st.form("settings"):
               "max_order_notional": max_notional.strip()})
         reset_connections()
         st.success("Saved. Brokers reconnect with the new settings.")
+
+practice_clock.settings_section(connections, remote=bool(saved["gateway_url"]))
 
 st.markdown("**Keys** (stored with keyring, never shown again)")
 for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key")):

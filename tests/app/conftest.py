@@ -38,9 +38,6 @@ def memory_keyring():
 def close_connections():
     """Close the console's broker connections (and their subprocesses) when the test ends."""
     yield
-    from console import services
+    from console import broker_connections
 
-    for close in services._CLOSERS:
-        close()
-    services._CLOSERS.clear()
-    services._connections.clear()
+    broker_connections._connections.clear()  # its on_release closes each manager and ends its brokers

@@ -47,6 +47,7 @@ def test_settings_to_gateway_then_an_approved_order_lands_in_the_gateways_book(g
     assert not at.exception
     from console.services import connections
 
+    connections().wait_ready()  # the page painted without waiting for them
     assert {(s.id, s.transport, s.state) for s in connections().statuses()} == {
         ("tradesphere", transport, "connected"), ("velocity", transport, "connected")}
     at.chat_input[0].set_value("Buy 3 MSFT on Velocity").run()

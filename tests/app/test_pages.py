@@ -18,6 +18,12 @@ def fresh_connections(close_connections):
 
 
 def app() -> AppTest:
+    """app.py once the brokers are up: a first session paints while they connect; a second one (AppTest reports only
+    the page on a rerun, not the sidebar) finds them up."""
+    AppTest.from_file(APP, default_timeout=90).run()
+    from console.services import connections
+
+    connections().wait_ready()
     return AppTest.from_file(APP, default_timeout=90).run()
 
 

@@ -1,0 +1,104 @@
+"""The console's one connection manager (its event loop and broker subprocesses) and the chat assistant.
+
+The manager lives in st.cache_resource, so reruns and page switches reuse the same MCP sessions; nothing calls
+asyncio.run per rerun. It starts without waiting: the page paints at once and the sidebar follows each broker's
+state. A settings change clears the cache, whose on_release closes the old brokers. The agents SDK (seconds to
+import) is loaded only for the chat, or in the background once the brokers are up.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import streamlit as st
+from pydantic import SecretStr
+
+from agent.settings import AgentSettings
+from console import saved_settings
+from console.keys import read_secret
+
+if TYPE_CHECKING:
+    from agent.assistant import PendingApproval, TradingAssistant
+    from agent.connections import BrokerConnections
+
+
+def agent_settings() -> AgentSettings:
+    """The agent's settings: the environment, with the saved console settings and the stored keys on top."""
+    saved, _ = saved_settings.load()
+    openai_key, _ = read_secret("openai_api_key")
+    api_key, _ = read_secret("api_key")
+    return AgentSettings().model_copy(update={
+        "gateway_url": saved.gateway_url or None,
+        "gateway_transport": saved.gateway_transport,
+        "model": saved.model or "gpt-4.1",
+        "openai_base_url": saved.openai_base_url or None,
+        "openai_api_key": SecretStr(openai_key) if openai_key else None,
+        "api_key": SecretStr(api_key) if api_key else None,
+        "autonomous": saved.autonomous,
+        "default_broker": saved.default_broker,
+        "max_order_notional": Decimal(saved.max_order_notional) if saved.max_order_notional else None,
+        "data_dir": saved_settings.data_dir(),
+        "now": os.environ.get("TRADING_NOW") or None,
+    })
+
+
+def _close(connections: BrokerConnections) -> None:
+    connections.close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_close)
+def _connections(key: tuple) -> BrokerConnections:
+    from agent.connections import BrokerConnections  # the MCP client: imported by the first run, after its paint
+
+    connections = BrokerConnections(agent_settings())
+    connections.start(wait=False)
+    return connections
+
+
+def _key(settings: AgentSettings) -> tuple:
+    secret = settings.api_key.get_secret_value() if settings.api_key else ""
+    return (settings.gateway_url, settings.gateway_transport, str(settings.data_dir), str(settings.max_order_notional),
+            settings.now, hash(secret))
+
+
+def connections() -> BrokerConnections:
+    """The running connection manager; brokers may still be connecting (every call waits for its broker)."""
+    return _connections(_key(agent_settings()))
+
+
+def assistant() -> TradingAssistant:
+    """This browser session's assistant (built once the brokers are connected: its instructions name their fees)."""
+    from agent.assistant import TradingAssistant
+
+    settings = agent_settings()
+    conns = _connections(_key(settings))
+    marker = (_key(settings), settings.model, settings.openai_base_url, settings.autonomous,
+              settings.openai_api_key is not None, settings.default_broker)
+    cached = st.session_state.get("_assistant")
+    if cached is None or cached[0] != marker:
+        conns.wait_ready()
+        cached = (marker, TradingAssistant(conns, settings))
+        st.session_state["_assistant"] = cached
+    return cached[1]
+
+
+def pending_approvals(session_id: str) -> list[PendingApproval]:
+    """Orders of this chat waiting for the person; none (and no agents SDK import) before the first request."""
+    cached = st.session_state.get("_assistant")
+    return cached[1].pending(session_id) if cached else []
+
+
+def warm_up() -> None:
+    """Import the agents SDK in the background once the brokers are up, so the first answer does not wait for it."""
+    if not getattr(warm_up, "started", False):
+        warm_up.started = True
+        threading.Thread(target=lambda: __import__("agent.assistant"), name="agents-sdk-import", daemon=True).start()
+
+
+def reset_connections() -> None:
+    """Settings changed: release the old brokers (closed by on_release) and let the next page start new ones."""
+    _connections.clear()
+    st.session_state.pop("_assistant", None)

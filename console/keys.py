@@ -1,0 +1,48 @@
+"""The person's keys (OpenAI, gateway): keyring when the machine has one, else this browser session only, else the
+environment. Never written to the settings file, a log or a widget."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import keyring
+import streamlit as st
+from keyring.errors import KeyringError, NoKeyringError
+
+KEYRING_SERVICE = "trading-console"
+SECRET_NAMES = {"openai_api_key": "OPENAI_API_KEY", "api_key": "TRADING_API_KEY"}
+"""Each key's name in keyring -> the environment variable that can also carry it."""
+
+
+def read_secret(name: str) -> tuple[str | None, str]:
+    """(secret, where it came from): keyring, this session, the environment, or nowhere."""
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, name)
+        if value:
+            return value, "keyring"
+    except (NoKeyringError, KeyringError):
+        pass
+    session_value = st.session_state.get(f"_secret_{name}")
+    if session_value:
+        return session_value, "this session only"
+    env_value = os.environ.get(SECRET_NAMES[name])
+    if env_value:
+        return env_value, f"environment ({SECRET_NAMES[name]})"
+    return None, "not set"
+
+
+def store_secret(name: str, value: str) -> str:
+    """Store in keyring; without a keyring backend keep it for this session only. Returns where it went."""
+    try:
+        keyring.set_password(KEYRING_SERVICE, name, value)
+        return "keyring"
+    except (NoKeyringError, KeyringError):
+        st.session_state[f"_secret_{name}"] = value
+        return "this session only (no keyring backend on this machine)"
+
+
+def delete_secret(name: str) -> None:
+    with contextlib.suppress(NoKeyringError, KeyringError):
+        keyring.delete_password(KEYRING_SERVICE, name)
+    st.session_state.pop(f"_secret_{name}", None)
