@@ -7,7 +7,7 @@ import uuid
 import streamlit as st
 
 from console import display
-from console.services import agent_settings, assistant
+from console.services import agent_settings, assistant, connections, pending_approvals
 
 EXAMPLES = [
     "Buy 100 Apple shares through TradeSphere when the market opens",
@@ -46,7 +46,7 @@ def md(text: str) -> str:
 
 def broker_names() -> dict[str, str]:
     try:
-        return {s.id: s.name for s in assistant().connections.statuses()}
+        return {s.id: s.name for s in connections().statuses()}  # no waiting: the brokers may still be connecting
     except Exception:  # a console without brokers still draws its chat
         return {}
 
@@ -135,7 +135,7 @@ for message in st.session_state.messages:
 if asked:
     run(asked, names)
 
-pending = assistant().pending(st.session_state.chat_id)
+pending = pending_approvals(st.session_state.chat_id)  # none before the first request: no agents SDK import to paint
 # One decision per card; the run resumes once every pending order has one (or on Approve all / Reject all).
 decisions: dict[str, bool] = st.session_state.setdefault("decisions", {})
 for stale in [c for c in decisions if c not in {p.call_id for p in pending}]:
