@@ -231,3 +231,32 @@ def test_orders_keep_leaves_the_order_alone():
     at.button(key="reject-change").click().run()
     assert not at.exception and orders("active")["tradesphere"]
     assert "Approve: cancel" not in texts(at, "markdown")
+
+
+def test_an_openai_compatible_server_is_named_and_its_reply_streams_into_the_chat():
+    """Settings → base URL of the project's fake chat server: the Trade page and the sidebar name it, Settings says it
+    is in use, and the LLM's order goes through a card and its streamed reply lands in the chat."""
+    from fake_chat_server import FakeChatServer
+
+    llm = FakeChatServer()
+    llm.thread.start()
+    try:
+        at = app().switch_page("pages/settings.py").run()
+        next(t for t in at.text_input if t.label.startswith("OpenAI-compatible base URL")).input(llm.url)
+        next(t for t in at.text_input if t.label.startswith("LLM model name")).input("local-model")
+        next(b for b in at.button if b.label == "Save settings").click().run()
+        assert not at.exception
+        at = app()  # a new browser session on the saved settings (AppTest reports the sidebar on a first run only)
+        label = f"local-model at {llm.url}"
+        assert f"Model in use: **{label}**" in texts(at, "caption")
+        assert label in " ".join(m.value for m in at.sidebar.markdown)
+        at.chat_input[0].set_value("buy 4 microsoft on tradesphere").run()
+        assert not at.exception
+        assert llm.requests and llm.requests[0]["stream"] is True
+        assert "Microsoft" in texts(at, "markdown") and buttons(at, "Approve")
+        buttons(at, "Approve")[0].click().run()
+        assert not at.exception
+        reply = at.chat_message[-1].markdown[0].value
+        assert reply.startswith("LLM says:") and "Bought 4 MSFT" in reply
+    finally:
+        llm.server.shutdown()
