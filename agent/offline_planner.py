@@ -602,7 +602,28 @@ def _compare(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     return Reply("\n".join(lines))
 
 
+def _commissions(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
+    """'comm on 500 sh velo vs ts?': each broker's commission for that many shares, from its fee schedule."""
+    targets = [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids
+    results = _fan_out(ctx, targets, "get_broker_profile")
+    if isinstance(results, list):
+        return results
+    lines = []
+    for broker, result in results.items():
+        if not result.ok:
+            lines.append(f"- {ctx.name(broker)}: {_error_text(result)}")
+            continue
+        fee = routing.commission(result.data, intent.quantity)
+        lines.append(f"- {ctx.name(broker)}: {dollars(fee)} commission on {number(intent.quantity)} shares "
+                     f"(${number(result.data['commission_per_share'])} a share, minimum {dollars(result.data['commission_minimum'])}, "
+                     f"at most {number(result.data['commission_max_pct_of_value'])}% of the trade value).")
+    lines.append("Name a stock to see the price and the total. Nothing was placed.")
+    return Reply("\n".join(lines))
+
+
 def _cost_comparison(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
+    if not intent.symbol_text and intent.quantity is not None:
+        return _commissions(intent, ctx)
     if not intent.symbol_text or (intent.quantity is None and intent.notional is None):
         return Reply("Which stock and how many shares? For example: 'Which broker is cheaper for 200 shares of AMZN?'")
     args = {"symbol": intent.symbol_text, "side": intent.side or "buy"}
@@ -610,7 +631,7 @@ def _cost_comparison(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply
         args["quantity"] = number(intent.quantity)
     else:
         args["notional"] = number(intent.notional)
-    results = _fan_out(ctx, ctx.all_ids, "estimate_order", args)
+    results = _fan_out(ctx, [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids, "estimate_order", args)
     if isinstance(results, list):
         return results
     ok = {b: r.data for b, r in results.items() if r.ok}

@@ -11,7 +11,7 @@ Fastest is the profile's typical fill latency.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 def _num(value: object, default: Decimal = Decimal("Infinity")) -> Decimal:
@@ -49,6 +49,14 @@ def lowest_fees(profiles: Mapping[str, Mapping]) -> str:
     """With no order to price: the broker with the lowest commission schedule (per share, then minimum)."""
     return min(profiles, key=lambda b: (_num(profiles[b].get("commission_per_share")),
                                         _num(profiles[b].get("commission_minimum")), b))
+
+
+def commission(profile: Mapping, quantity: Decimal) -> Decimal:
+    """The commission for `quantity` shares from a fee schedule, to the cent, before the cap on the trade value
+    (which only binds for very cheap shares and needs the price)."""
+    fee = max(_num(profile.get("commission_per_share"), Decimal(0)) * quantity,
+              _num(profile.get("commission_minimum"), Decimal(0)))
+    return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def fastest(profiles: Mapping[str, Mapping]) -> str:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from agent.language.companies import CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
-from agent.language.kinds import EVERYTHING, Clause, decide
+from agent.language.kinds import EVERYTHING, Clause, cancels, decide
 from agent.language.slots import Slots, read_slots, remainder
 from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
 
@@ -233,7 +233,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     for piece in pieces:
         current = drafts[-1] if drafts else None
         s = piece.slots
-        if CANCEL.search(s.cls) and not piece.verb:
+        if CANCEL.search(s.cls) and not piece.verb and cancels(Clause(piece.text, s, brokers, directory, shouting)):
             drafts.append(_Draft(s, [piece.text], acts=True))
             continue
         if piece.denied:

@@ -47,6 +47,8 @@ class DialogueState:
     order_status: dict[str, str] = field(default_factory=dict)
     """The status each placed order had when its result came back (queued, open, filled...), by order id."""
     quote: dict | None = None
+    turn_symbols: list[list[tuple[str, str | None]]] = field(default_factory=list)
+    """(symbol, company) of the stocks each of the person's turns was about, in the order they came up."""
     recent_orders: list[str] = field(default_factory=list)
     """The stock of each of the person's turns that placed orders, oldest first (one entry a turn)."""
 
@@ -54,6 +56,8 @@ class DialogueState:
 
     def heard(self, intents: Sequence[Intent]) -> None:
         """Update from what the person just asked (before any tool ran)."""
+        self.turn_symbols.append([(i.symbol_text, i.company) for i in intents
+                                  if i.symbol_text and i.kind is not IntentKind.CANCEL])
         for intent in intents:
             if intent.symbol_text and intent.kind is not IntentKind.CANCEL:
                 self.symbol, self.company = intent.symbol_text, intent.company
@@ -209,8 +213,30 @@ def _as_replacement(intent: Intent, state: DialogueState) -> Intent | None:
                   order_ref=working[1], **changes)
 
 
+ORDINALS = {"first": 0, "second": 1, "third": 2, "last": -1}
+
+
+def _by_ordinal(intent: Intent, state: DialogueState) -> Intent:
+    """'buy 8 of the first one' after 'what's Dollar Tree at' and 'what about Dollar General': the stocks of the
+    last few turns, in the order they came up."""
+    window: dict[str, str | None] = {}
+    for turn in state.turn_symbols[-3:]:
+        for symbol, company in turn:
+            window.setdefault(symbol, company)
+    listed = list(window.items())
+    index = ORDINALS[intent.refers]
+    if len(listed) < 2 or index >= len(listed):
+        return clarify(f"Which stock do you mean by 'the {intent.refers} one'? Name it, for example 'buy 5 AAPL'.")
+    symbol, company = listed[index]
+    return replace(intent, symbol_text=symbol, company=company, refers=None)
+
+
 def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) -> Intent:
     """`intent` with its references to the conversation ("them", "that broker", "add 5 more") filled in."""
+    if intent.kind is IntentKind.ORDER and intent.refers in ORDINALS:
+        intent = _by_ordinal(intent, state)
+        if intent.kind is not IntentKind.ORDER:
+            return intent
     if intent.kind is IntentKind.REPLACE and intent.refers == "pronoun":
         working = _working_order(state)
         if working is not None:

@@ -71,6 +71,13 @@ EVERYTHING = re.compile(
 _SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:number|amount|quantity|count|size)\b", re.I)
 _THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|position)\s+(?:that\s+)?(?:i|we)\s+"
                            r"(?:bought|have|own|hold|got)\b", re.I)
+_ORDINAL = re.compile(r"\b(?:the\s+)?(?P<n>first|second|third|last|former|latter|1st|2nd|3rd)(?:\s+(?:one|stock|company|of\s+them))?$"
+                      r"|^(?:the\s+)?(?P<m>first|second|third|last|former|latter|1st|2nd|3rd)\s+one\b")
+_ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "former": "first", "latter": "last"}
+_ORDER_NOUN = re.compile(r"\b(?:orders?|trades?|limits?|stops?|bids?|offers?|buys?|sells?|purchases?)\b", re.I)
+_FEES = re.compile(r"\b(?:commissions?|comms?|fees?|charges?)\b", re.I)
+# a verbless "100 Ford on Velocity" is a buy, but not inside a question about what it costs
+_ASKS_COST = re.compile(r"\b(?:commissions?|comms?|fees?|costs?|charges?|how\s+much|price\s+of|estimate\w*)\b", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
 _SAME_ORDER = re.compile(r"\b(?:do|place|make|repeat)\s+(?:the\s+)?same(?:\s+(?:thing|order|trade))?\b|\bsame\s+(?:again|thing|order|trade)\b"
                          r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b", re.I)
@@ -122,6 +129,8 @@ class Stock:
     typed: str | None = None
     """What was typed, when it was a typo of `company`."""
     pronoun: bool = False
+    ordinal: str | None = None
+    """'the first one', 'the second', 'the last one': which of the stocks just discussed."""
     several: tuple[str, ...] = ()
     candidates: tuple[str, ...] = ()
     """Close calls between companies for a misspelt name: ask which."""
@@ -151,7 +160,12 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if not words:
         return Stock()  # only chat ("alright,"): the stock was not named
     caps = not clause.shouting and any(t.isupper() and len(t) > 1 for t in words)
-    if re.fullmatch(r"(?:(?:i\s+)?(?:like|love|want)\s+)?(?:this|that|the)\s+one", " ".join(words).lower().strip("?!,;:\"(). ")):
+    said = " ".join(t.strip("?!,;:\"().").lower() for t in tokens)
+    ordinal = _ORDINAL.search(said)
+    if ordinal and not caps:
+        word = ordinal["n"] or ordinal["m"]
+        return Stock(pronoun=True, ordinal=_ORDINALS.get(word, word))
+    if re.fullmatch(r"(?:(?:i\s+)?(?:like|love|want)\s+)?(?:(?:this|that|the)\s+)?one", " ".join(words).lower().strip("?!,;:\"(). ")):
         return Stock(pronoun=True)  # "I like this one"
     if all(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and not caps:
         return Stock(pronoun=True)
@@ -310,7 +324,7 @@ def _side(clause: Clause) -> str | None:
         return "sell"  # "stop loss on my apple at 200", "trailing stop 5% HIMS": an exit for shares held
     if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
         return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
-    if slots.companies and not clause.asking and (_DOLLARS_OF.search(slots.cls) or (
+    if slots.companies and not clause.asking and not _ASKS_COST.search(slots.cls) and (_DOLLARS_OF.search(slots.cls) or (
             (slots.quantities or slots.notionals) and (_ORDER_WORDS.search(clause.message) or slots.limit_prices or slots.tif))):
         return "buy"  # "$5k NVDA mkt", "2 grand XOM", "50 AMD mkt velo"
     return None
@@ -354,8 +368,8 @@ def _order(clause: Clause) -> Intent | None:
         return Intent(kind=IntentKind.ORDER, side="sell", refers="everything", portion=Decimal(1),
                       brokers=slots.brokers, broker_choice=slots.broker_choice, time_in_force=slots.tif or "day")
     if found.pronoun or found.symbol is None:
-        refers = "pronoun" if found.pronoun else "missing"
-        follow = FollowUp.REVERSE if found.pronoun and not _MORE.search(slots.cls) else FollowUp.NONE
+        refers = found.ordinal or ("pronoun" if found.pronoun else "missing")
+        follow = FollowUp.REVERSE if found.pronoun and not found.ordinal and not _MORE.search(slots.cls) else FollowUp.NONE
         return Intent(kind=IntentKind.ORDER, side=side, follow_up=follow, other_broker=slots.other_broker,
                       refers=refers, broker_ref=_broker_ref(clause), **order)
     if slots.other_broker:
@@ -392,7 +406,7 @@ def _cancel(clause: Clause) -> Intent | None:
     ids = text.take(ORDER_ID)
     everything = re.search(r"\b(?:all|every|everything|each)\b", slots.cls)
     ref = (ids[0]["ref"] or ids[0]["bare"]) if ids else "all" if everything else None
-    symbol = None
+    symbol, left = None, None
     if not ids:
         found = list(dict.fromkeys(m.company.symbol for m in slots.companies))
         if found:
@@ -403,10 +417,19 @@ def _cancel(clause: Clause) -> Intent | None:
             left = remainder(text.s, FILLER[IntentKind.CANCEL], clause.shouting)
             symbol = _known_stock(clause, left)
     side = "buy" if re.search(r"\bbuy\b", slots.cls) else "sell" if re.search(r"\bsell\b", slots.cls) else None
-    pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those)\b", slots.cls)
+    verb = CANCEL.search(slots.cls)
+    after = slots.cls[verb.start():] if verb else slots.cls  # "that we cancel some subscriptions": "that" is no order
+    pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those)\b", after)
+    if left and not (ids or symbol or slots.companies or everything or pronoun or _ORDER_NOUN.search(slots.cls)):
+        return None  # "we cancel some of the streaming subscriptions": a story, not an order to cancel
     return Intent(kind=IntentKind.CANCEL, side=side, symbol_text=symbol, order_ref=ref, brokers=slots.brokers,
                   broker_choice="all" if slots.broker_choice == "all" else None,
                   refers="pronoun" if pronoun else None)
+
+
+def cancels(clause: Clause) -> bool:
+    """Whether the clause asks to cancel an order (not "we cancel some of the streaming subscriptions")."""
+    return _cancel(clause) is not None
 
 
 def _known_stock(clause: Clause, left: str | None) -> str | None:
@@ -435,6 +458,9 @@ def _cost(clause: Clause) -> Intent:
     if problem:
         return clarify(problem)
     order = order_fields(slots)
+    if found.symbol is None and order["quantity"] is not None and _FEES.search(slots.cls):
+        # "comm on 500 sh velo vs ts?": a commission depends on the share count, not the stock
+        return Intent(kind=IntentKind.COST_COMPARISON, side=side, quantity=order["quantity"], brokers=slots.brokers)
     if found.symbol is None:
         return clarify("Which stock should I price, and how many shares? "
                        "For example: 'which broker is cheaper for 200 AMZN?'")

@@ -230,7 +230,7 @@ COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
     r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
     r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)",
-    r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|(?:comm|commission|fees?)\s+on")
+    r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|what\s+(?:commissions?|fees?)|(?:commissions?|fees?)\s+(?:do\s+|will\s+|would\s+)?(?:i|we)\s+pay|(?:comm|commission|fees?)\s+on")
 REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy|replicate|duplicate|mirror|clone")
 LEAD = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|yo|please|pls|plz|kindly|hmm+|well|and|then|also|now|alright|great|cool"
@@ -289,7 +289,7 @@ FILLER = {
     IntentKind.ORDER: COMMON_FILLER,
     IntentKind.COST_COMPARISON: COMMON_FILLER | PRONOUNS | frozenset(split_words(
         "what what's whats how much would it cost costs be fees fee commission commissions estimate estimated compare "
-        "comparing where between or than expensive less charge pay if does do did cheaper total")),
+        "comparing where between or than expensive less charge pay if does do did cheaper total vs versus comm comms")),
     IntentKind.CANCEL: COMMON_FILLER | PRONOUNS | frozenset(split_words(
         "cancel cancelled canceled revoke withdraw scrap kill pull delete order orders open pending queued working active "
         "limit market buy sell gtc day all every everything")),

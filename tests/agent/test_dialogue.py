@@ -169,3 +169,17 @@ def test_text_inside_tool_results_never_becomes_an_order():
 def test_nothing_to_refer_to_asks_back():
     assert one([("grab 3 of them", [])]).kind is IntentKind.CLARIFY
     assert one([("cancel it", [])]).order_ref is None  # the planner then lists what is open and asks
+
+
+@pytest.mark.parametrize(("said", "symbol"), [("buy eight of the first one", "DLTR"), ("get 5 of the second one", "DG"),
+                                              ("buy 3 of the latter", "DG")])
+def test_the_first_one_is_the_first_of_the_stocks_just_discussed(said, symbol):
+    turns = [("what's Dollar Tree at", [quote(TS, "DLTR", "Dollar Tree, Inc.")]),
+             ("and what about Dollar General", [quote(TS, "DG", "Dollar General Corporation")]), (said, [])]
+    intent = one(turns)
+    assert (intent.kind, intent.side, intent.symbol_text) == (IntentKind.ORDER, "buy", symbol)
+
+
+def test_the_first_one_with_one_stock_discussed_asks():
+    intent = one([("what's Dollar Tree at", [quote(TS, "DLTR", "Dollar Tree, Inc.")]), ("buy 8 of the first one", [])])
+    assert intent.kind is IntentKind.CLARIFY and "first" in intent.question

@@ -41,7 +41,7 @@ def run_to_orders(text: str, answer) -> list[ToolCall] | Reply:
     context = ctx()
     for _ in range(10):
         step = plan(intents(text), context)
-        if isinstance(step, Reply) or all(c.tool in ("place_order", "cancel_order") for c in step):
+        if isinstance(step, Reply) or all(c.tool in ("place_order", "cancel_order", "replace_order") for c in step):
             return step
         context.results += [answer(c) for c in step]
     raise AssertionError("the planner did not settle")
@@ -110,3 +110,66 @@ def test_one_refused_order_of_several_places_none():
         return book()(call)
     step = run_to_orders("buy 20 Visa and 15 Mastercard", answer)
     assert isinstance(step, Reply) and step.text.startswith("Nothing was placed")
+
+
+def test_a_protective_stop_covers_the_position_where_it_is_held_and_stays_working():
+    [call] = run_to_orders("stop loss on my apple at 200", book(velocity={"AAPL": "12"}))
+    assert (call.broker, call.tool) == (VE, "place_order")
+    assert call.arguments == {"symbol": "AAPL", "side": "sell", "quantity": "12", "order_type": "stop",
+                              "stop_price": "200", "time_in_force": "gtc"}
+
+
+def test_a_trailing_stop_and_a_bracket_carry_their_prices():
+    [trail] = run_to_orders("trailing stop 5% on my nvda", book(tradesphere={"NVDA": "30"}))
+    assert trail.arguments | {} == {"symbol": "NVDA", "side": "sell", "quantity": "30", "order_type": "trailing_stop",
+                                    "trail_percent": "5", "time_in_force": "gtc"}
+    [bracket] = run_to_orders("buy 10 AAPL limit 220 take profit 250 stop loss 210", book())
+    assert bracket.arguments == {"symbol": "AAPL", "side": "buy", "quantity": "10", "order_type": "limit",
+                                 "limit_price": "220", "take_profit_price": "250", "stop_loss_price": "210"}
+
+
+def test_a_stop_on_shares_held_nowhere_places_nothing():
+    step = run_to_orders("sell my Tesla if it drops below 300", book())
+    assert isinstance(step, Reply) and "hold no TSLA" in step.text
+
+
+def _orders(call: ToolCall, *orders: dict) -> ToolResult:
+    return ToolResult(call.broker, "list_orders", dict(call.arguments), True, {"orders": list(orders)}, "")
+
+
+def test_changing_a_working_order_replaces_the_one_it_names():
+    order = {"id": "o-7", "symbol": "CMG", "side": "buy", "quantity": "10", "order_type": "limit", "status": "open"}
+
+    def answer(call: ToolCall) -> ToolResult:
+        assert call.tool == "list_orders" and call.arguments == {"status": "active", "symbol": "CMG"}, call
+        return _orders(call, order) if call.broker == VE else _orders(call)
+
+    [call] = run_to_orders("change my Chipotle limit to 52", answer)
+    assert (call.broker, call.tool, call.arguments) == (VE, "replace_order", {"order_id": "o-7", "limit_price": "52"})
+
+
+def test_a_change_with_two_working_orders_asks_which_and_changes_nothing():
+    one = {"id": "a", "symbol": "CMG", "side": "buy", "quantity": "10", "order_type": "limit", "status": "open"}
+    two = {"id": "b", "symbol": "CMG", "side": "buy", "quantity": "5", "order_type": "limit", "status": "queued"}
+    step = run_to_orders("change my Chipotle limit to 52", lambda c: _orders(c, one) if c.broker == TS else _orders(c, two))
+    assert isinstance(step, Reply) and "Which one" in step.text and "Nothing was changed" in step.text
+
+
+def test_a_commission_question_without_a_stock_answers_from_the_fee_schedules():
+    def answer(call: ToolCall) -> ToolResult:
+        assert call.tool == "get_broker_profile", call
+        fees = {TS: ("0.0035", "0.35", "0.5"), VE: ("0.0065", "1.00", "1.0")}[call.broker]
+        data = dict(zip(("commission_per_share", "commission_minimum", "commission_max_pct_of_value"), fees, strict=True))
+        return ToolResult(call.broker, "get_broker_profile", {}, True, data, "")
+
+    step = run_to_orders("comm on 500 sh velo vs ts?", answer)
+    assert isinstance(step, Reply), step
+    assert "$3.25" in step.text and "$1.75" in step.text and "Nothing was placed" in step.text
+    small = run_to_orders("fee on 50 sh thru tradesphere?", answer)
+    assert "$0.35" in small.text and "VelocityBrokers" not in small.text  # the minimum, on the broker asked about
+
+
+def test_a_commission_question_with_a_count_and_a_stock_never_places_an_order():
+    for text in ("What commission I pay for 100 Ford on Velocity?", "100 Ford on Velocity, how much commission?",
+                 "what would ten shares of costco run me"):
+        assert all(i.kind.value != "order" for i in intents(text)), text
