@@ -11,8 +11,12 @@ import streamlit as st
 from keyring.errors import KeyringError, NoKeyringError
 
 KEYRING_SERVICE = "trading-console"
-SECRET_NAMES = {"openai_api_key": "OPENAI_API_KEY", "api_key": "TRADING_API_KEY"}
+SECRET_NAMES = {"openai_api_key": "OPENAI_API_KEY", "api_key": "TRADING_API_KEY",
+                "alpaca_key_id": "APCA_API_KEY_ID", "alpaca_secret_key": "APCA_API_SECRET_KEY"}
 """Each key's name in keyring -> the environment variable that can also carry it."""
+READ_BY_THE_BROKER = {"alpaca_key_id", "alpaca_secret_key"}
+"""Keys the broker subprocess reads from keyring itself (brokers/alpaca/config.py, same service and names): a copy
+kept for this session only would never reach it."""
 
 
 def read_secret(name: str) -> tuple[str | None, str]:
@@ -38,6 +42,9 @@ def store_secret(name: str, value: str) -> str:
         keyring.set_password(KEYRING_SERVICE, name, value)
         return "keyring"
     except (NoKeyringError, KeyringError):
+        if name in READ_BY_THE_BROKER:
+            return (f"nowhere: this machine has no keyring backend, so set {SECRET_NAMES[name]} in the environment "
+                    "the console starts in instead")
         st.session_state[f"_secret_{name}"] = value
         return "this session only (no keyring backend on this machine)"
 

@@ -44,7 +44,8 @@ with st.form("settings"):
 practice_clock.settings_section(connections, remote=bool(saved["gateway_url"]))
 
 st.markdown("**Keys** (stored with keyring, never shown again)")
-for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key")):
+for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key"),
+                    ("alpaca_key_id", "Alpaca paper API key ID"), ("alpaca_secret_key", "Alpaca paper secret key")):
     _, source = read_secret(name)
     # a fresh widget key after each store: the typed key never stays in any widget
     generation = st.session_state.setdefault(f"gen-{name}", 0)

@@ -62,3 +62,34 @@ def test_with_keys_the_alpaca_dashboard_shows_alpacas_account(tmp_path, monkeypa
         at.switch_page("pages/portfolio.py").run()
         assert not at.exception and "$25,000.00" in texts(at)
         assert server.fake.seen("GET", "/v2/account")
+
+
+def test_settings_store_the_alpaca_keys_where_the_broker_reads_them(memory_keyring):
+    from brokers.alpaca.config import find_keys
+
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("pages/settings.py").run()
+    for name, value in (("alpaca_key_id", KEY_ID), ("alpaca_secret_key", SECRET)):
+        at.text_input(key=f"input-{name}-0").input(value)
+        at.button(key=f"store-{name}").click().run()
+    assert not at.exception
+    keys = find_keys({})  # what `python -m brokers serve alpaca` finds without APCA_* in its environment
+    assert (keys.source, keys.key_id.get_secret_value(), keys.secret_key.get_secret_value()) == ("keyring", KEY_ID, SECRET)
+    at.switch_page("pages/settings.py").run()
+    assert SECRET not in texts(at) and all(SECRET != getattr(w, "value", None) for w in at.text_input)
+
+
+def test_without_a_keyring_the_alpaca_keys_are_not_kept_where_the_broker_cannot_see_them():
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    from console.keys import read_secret, store_secret
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    try:
+        where = store_secret("alpaca_secret_key", SECRET)
+        assert where.startswith("nowhere") and "APCA_API_SECRET_KEY" in where
+        assert read_secret("alpaca_secret_key") == (None, "not set")
+    finally:
+        keyring.set_keyring(previous)
