@@ -27,6 +27,8 @@ def trading_env(tmp_path, monkeypatch):
     # set TRADING_CONFIRM_ORDERS (or pass confirm_orders) themselves.
     monkeypatch.setenv("TRADING_CONFIRM_ORDERS", "off")
     for name in ("TRADING_DATABASE_URL", "TRADING_MAX_ORDER_NOTIONAL", "TRADING_READ_ONLY", "TRADING_SYMBOL_ALLOWLIST",
-                 "TRADING_PROFILES", "OPENAI_API_KEY", "OPENAI_BASE_URL", "API_KEY", "TRADING_API_KEY", "TRADING_GATEWAY_URL"):
+                 "TRADING_PROFILES", "OPENAI_API_KEY", "OPENAI_BASE_URL", "API_KEY", "TRADING_API_KEY", "TRADING_GATEWAY_URL",
+                 # no test reaches Alpaca with a developer's own keys, nor prices the simulated brokers from it
+                 "TRADING_QUOTES", "APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"
