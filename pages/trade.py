@@ -217,7 +217,7 @@ def target_cells(order: dict | None, args: dict) -> list[tuple[str, str]]:
 for item in pending:
     args = item.arguments
     estimate = item.estimate or {}
-    with st.container(border=True):
+    with st.container(border=True, key=f"card-{item.call_id}"):
         if item.tool == "place_order":
             what = f"{display.side(args.get('side'))} {display.size(args.get('quantity'), args.get('notional'))} of " \
                    f"{item.company or args.get('symbol')} on {item.broker_name}?"
