@@ -26,8 +26,8 @@ PAGES = [
     st.Page("pages/settings.py", title="Settings", icon="⚙️"),
 ]
 page = st.navigation(PAGES)
+# How often the sidebar looks at brokers that are still connecting. (A comment: Streamlit's magic draws a bare string.)
 CONNECTING_POLL_S = 0.25
-"""How often the sidebar looks at brokers that are still connecting."""
 
 
 def _until(iso: str, now_iso: str) -> str:
