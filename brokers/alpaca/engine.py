@@ -643,6 +643,7 @@ class AlpacaEngine:
                   "trail_percent": view.trail_percent, "trail_price": view.trail_price}
         if "quantity" in changes:
             fields["notional"] = None
+        before = OrderRequest.parse(**fields)
         request = OrderRequest.parse(**{**fields, **changes})  # the same checks as a new order, naming the bad value
         if request.quantity is not None and request.quantity != request.quantity.to_integral_value():
             raise InvalidRequest(f"Alpaca replaces whole-share quantities only; got quantity {plain(request.quantity)}")
@@ -654,8 +655,14 @@ class AlpacaEngine:
             stop_price=_wire(request.stop_price) if "stop_price" in changes else None,
             trail=_wire(trail),
         )
+        # The limits hold for a replacement as for a new order; only what it adds counts against today's total.
+        value, was = self._limits_value(request), self._limits_value(before)
         client = self.client()
-        with self._order_transaction(gate):
+        with self._order_transaction(gate) as connection:
+            self._check_limits(request, value)
+            if value is not None:
+                controls.count_today(connection, self.limits.max_daily_notional, self.profile.name, datetime.now(UTC),
+                                     value - (was or ZERO), replacing=str(old.id))
             new = client.call(f"replace order {old.id}", lambda: client.trading.replace_order_by_id(old.id, patch),
                               read=False)
         return self._view(new, note=f"It replaces order {old.id}.")

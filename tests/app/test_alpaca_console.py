@@ -76,7 +76,7 @@ def test_settings_store_the_alpaca_keys_where_the_broker_reads_them(memory_keyri
     keys = find_keys({})  # what `python -m brokers serve alpaca` finds without APCA_* in its environment
     assert (keys.source, keys.key_id.get_secret_value(), keys.secret_key.get_secret_value()) == ("keyring", KEY_ID, SECRET)
     at.switch_page("pages/settings.py").run()
-    assert SECRET not in texts(at) and all(SECRET != getattr(w, "value", None) for w in at.text_input)
+    assert SECRET not in texts(at) and all(getattr(w, "value", None) != SECRET for w in at.text_input)
 
 
 def test_without_a_keyring_the_alpaca_keys_are_not_kept_where_the_broker_cannot_see_them():

@@ -278,3 +278,16 @@ def test_wrong_keys_are_refused_without_showing_them(tmp_path, profile, fake):
         engine.account()
     assert "wrong-secret-value" not in str(refused.value) and len(fake.seen("GET", "/v2/account")) == 1
     database.dispose()
+
+
+def test_a_replacement_meets_the_same_limits_and_counts_only_what_it_adds(alpaca_engine, fake):
+    engine = alpaca_engine(limits=RiskLimits(max_daily_notional=Decimal("1000"), max_order_notional=Decimal("700")))
+    resting = dict(order_type="limit", limit_price="150", time_in_force="gtc")  # below the market: valued at $150
+    first = engine.place_order(order(quantity="2", **resting))  # $300 today
+    engine.place_order(order(quantity="4", **resting))  # $900 today
+    with pytest.raises(InvalidRequest, match="order value \\$750.00 is over .* per-order limit"):
+        engine.replace_order(first.id, quantity="5")
+    with pytest.raises(DailyLimitExceeded, match="the replacement of order .* adds \\$300.00; with \\$900.00"):
+        engine.replace_order(first.id, quantity="4")
+    smaller = engine.replace_order(first.id, quantity="1")  # adds nothing
+    assert smaller.replaces == first.id and fake.orders[first.id]["status"] == "replaced"
