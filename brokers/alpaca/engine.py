@@ -96,6 +96,8 @@ STATUS_MAP: dict[str, OrderStatus] = {
     "rejected": OrderStatus.REJECTED, "replaced": OrderStatus.REPLACED,
 }
 """Alpaca's order statuses onto ours. A partial fill stays `open`, its filled_quantity says how much is done."""
+OUR_TIFS = {t.value for t in TimeInForce}
+OUR_TYPES = {t.value for t in OrderType}
 IMPORT_REFUSED = ("add_position is refused on a real account: {name} holds what was really bought there, so a "
                   "holding bought elsewhere cannot be imported into it (import it into a simulated broker instead); "
                   "nothing was sent to Alpaca")
@@ -189,9 +191,6 @@ class AlpacaEngine:
         if self._client is None:
             self._client = AlpacaClient(self.profile, self._keys)
         return self._client
-
-    def _call(self, what: str, fn, *, read: bool):
-        return self.client().call(what, fn, read=read)
 
     def halt_state(self) -> controls.HaltState:
         return controls.read_halt_state(self.db)
@@ -683,12 +682,12 @@ class AlpacaEngine:
     def _view(self, order: AlpacaOrder, note: str | None = None, parent_id: str | None = None) -> OrderView:
         alpaca_status = _enum_value(order.status) or "new"
         raw_tif = _enum_value(order.time_in_force) or "day"
-        tif = TimeInForce(raw_tif) if raw_tif in TimeInForce._value2member_map_ else TimeInForce.DAY
+        tif = TimeInForce(raw_tif) if raw_tif in OUR_TIFS else TimeInForce.DAY  # ioc / fok: a day order to us
         status = STATUS_MAP.get(alpaca_status, OrderStatus.OPEN)
         if status is OrderStatus.OPEN and tif in (TimeInForce.OPG, TimeInForce.CLS):
             status = OrderStatus.QUEUED  # an auction order waits for the open or the close
         raw_type = _enum_value(order.type) or _enum_value(order.order_type) or "market"
-        order_type = OrderType(raw_type) if raw_type in OrderType._value2member_map_ else OrderType.MARKET
+        order_type = OrderType(raw_type) if raw_type in OUR_TYPES else OrderType.MARKET
         bracket = _enum_value(order.order_class) == "bracket"
         legs = order.legs or []
         take_profit = next((_d(leg.limit_price) for leg in legs if _enum_value(leg.type) == "limit"), None)
