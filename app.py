@@ -9,7 +9,7 @@ import streamlit as st
 
 from console import practice_clock
 from console.display import model_in_use
-from console.services import agent_settings, connections, money, warm_up
+from console.services import agent_settings, connections, money, page_painted, warm_up
 
 st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 st.markdown(
@@ -86,3 +86,4 @@ def sidebar() -> None:
 
 sidebar()
 page.run()
+page_painted()

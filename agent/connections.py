@@ -17,16 +17,21 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+import anyio.abc
+import anyio.to_thread
 from anyio.from_thread import start_blocking_portal
 
 from agent.errors import BrokerToolError, BrokerUnavailable, ConfigurationError
@@ -34,13 +39,16 @@ from agent.settings import PROJECT_ROOT, AgentSettings, BrokerEntry, configured_
 
 if TYPE_CHECKING:
     from agents.mcp import MCPServer
-    from mcp.client.stdio import StdioServerParameters
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
+PAINT_WAIT_S = 2.0
+"""Longest a console's brokers wait for its first page before their MCP client is imported anyway."""
+PROCESS_EXIT_S = 2.0
+"""How long a local broker gets to exit after its stdin closes (and again after SIGTERM)."""
 PRACTICE_CLOCK_TOOL = "move_practice_clock"
 """The local brokers' practice clock tool: the console's Settings use it; the model never sees it."""
 Opener = Callable[[contextlib.AsyncExitStack], Awaitable[Any]]
@@ -270,13 +278,21 @@ def needs_approval(run_context: Any, _agent: Any, tool: Any) -> bool:
     return changes_the_book(tool) and not getattr(run_context.context, "autonomous", False)
 
 
-def stdio_params(entry: BrokerEntry, settings: AgentSettings) -> StdioServerParameters:
+@dataclass(frozen=True)
+class BrokerCommand:
+    """How a local broker subprocess is started (MCP's StdioServerParameters without importing MCP to say it)."""
+
+    command: str
+    args: list[str]
+    env: dict[str, str]
+    cwd: str
+
+
+def stdio_params(entry: BrokerEntry, settings: AgentSettings) -> BrokerCommand:
     """How a local broker is started: `python -m brokers serve <id> --practice-clock` with the app's data dir, clock
     and limits (the practice clock is the local console's: its brokers follow it, a gateway's never do)."""
-    from mcp.client.stdio import StdioServerParameters
-
-    return StdioServerParameters(command=sys.executable, args=["-m", "brokers", "serve", entry.id, "--practice-clock"],
-                                 env=broker_env(settings), cwd=str(PROJECT_ROOT))
+    return BrokerCommand(command=sys.executable, args=["-m", "brokers", "serve", entry.id, "--practice-clock"],
+                         env=broker_env(settings), cwd=str(PROJECT_ROOT))
 
 
 def transport_of(settings: AgentSettings) -> str:
@@ -294,15 +310,16 @@ def _remote_url(entry: BrokerEntry, settings: AgentSettings, transport: str) -> 
     return f"{settings.gateway_url.rstrip('/')}/{entry.id}/{path}", {"X-API-Key": settings.api_key.get_secret_value()}
 
 
-def session_opener(entry: BrokerEntry, settings: AgentSettings) -> Opener:
-    """How the owner task opens this broker's MCP session: spawn it (stdio) or reach the gateway (SSE, HTTP)."""
+def session_opener(entry: BrokerEntry, settings: AgentSettings,
+                   before_import: Callable[[], Awaitable[Any]] | None = None) -> Opener:
+    """How the owner task opens this broker's MCP session: spawn it (stdio) or reach the gateway (SSE, HTTP).
+
+    A local broker is spawned before the MCP client is imported (in a worker thread, so the other broker spawns
+    meanwhile): the broker's own start-up (about as long) and the import overlap instead of queueing.
+    `before_import` is awaited first (the console waits for its first page to be drawn: the import would slow it)."""
     transport = transport_of(settings)
 
-    def streams():
-        if transport == "stdio":
-            from mcp.client.stdio import stdio_client
-
-            return stdio_client(stdio_params(entry, settings))
+    def remote_streams():
         url, headers = _remote_url(entry, settings, transport)
         if transport == "sse":
             from mcp.client.sse import sse_client
@@ -313,11 +330,83 @@ def session_opener(entry: BrokerEntry, settings: AgentSettings) -> Opener:
         return streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
 
     async def open_session(stack: contextlib.AsyncExitStack) -> Any:
-        from mcp import Client  # imported on the connections' loop: the console's first page paints meanwhile
+        if transport == "stdio":
+            command = stdio_params(entry, settings)
+            process = await anyio.open_process([command.command, *command.args], env=command.env, cwd=command.cwd,
+                                               stderr=sys.stderr, start_new_session=True)
+            streams = process_streams(process)
+        if before_import is not None:
+            await before_import()
+        await anyio.to_thread.run_sync(importlib.import_module, "mcp")  # off the loop: the other broker spawns now
+        from mcp import Client
 
-        return await stack.enter_async_context(Client(streams(), mode="auto", cache=None, read_timeout_seconds=CALL_TIMEOUT_S))
+        if transport != "stdio":
+            streams = remote_streams()
+        return await stack.enter_async_context(Client(streams, mode="auto", cache=None, read_timeout_seconds=CALL_TIMEOUT_S))
 
     return open_session
+
+
+@contextlib.asynccontextmanager
+async def process_streams(process: anyio.abc.Process) -> AsyncIterator[tuple]:
+    """MCP's stdio transport over a broker process already running: newline-delimited JSON-RPC on its stdin and
+    stdout. On the way out its stdin closes, it gets PROCESS_EXIT_S to exit, then its process group is terminated
+    (and killed PROCESS_EXIT_S later); shielded, so a cancelled caller never leaks a broker."""
+    import mcp_types
+    from anyio.streams.text import TextReceiveStream
+    from mcp.shared.message import SessionMessage
+
+    incoming_writer, incoming = anyio.create_memory_object_stream(0)
+    outgoing, outgoing_reader = anyio.create_memory_object_stream(0)
+    gone = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream, OSError)
+
+    async def read_stdout() -> None:
+        async with incoming_writer:
+            with contextlib.suppress(*gone):
+                buffer = ""
+                async for chunk in TextReceiveStream(process.stdout):
+                    *lines, buffer = (buffer + chunk).split("\n")
+                    for line in filter(str.strip, lines):
+                        try:
+                            message = SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+                        except ValueError as exc:  # the session reports it; the stream goes on
+                            message = exc
+                        await incoming_writer.send(message)
+
+    async def write_stdin() -> None:
+        async with outgoing_reader:
+            with contextlib.suppress(*gone):
+                async for message in outgoing_reader:
+                    line = message.message.model_dump_json(by_alias=True, exclude_unset=True) + "\n"
+                    await process.stdin.send(line.encode())
+        await incoming_writer.aclose()  # the broker stopped reading: the session sees the end, not a hang
+
+    async with anyio.create_task_group() as pipes:
+        pipes.start_soon(read_stdout)
+        pipes.start_soon(write_stdin)
+        try:
+            yield incoming, outgoing
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _stop_process(process)
+                for stream in (incoming, outgoing):
+                    await stream.aclose()
+            pipes.cancel_scope.cancel()
+
+
+async def _stop_process(process: anyio.abc.Process) -> None:
+    with contextlib.suppress(*(OSError, anyio.ClosedResourceError, anyio.BrokenResourceError)):
+        await process.stdin.aclose()
+    for sig in (None, signal.SIGTERM, signal.SIGKILL):
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, sig)
+        with anyio.move_on_after(PROCESS_EXIT_S):
+            while process.returncode is None:
+                await anyio.sleep(0.01)
+        if process.returncode is not None:
+            return
+    log.warning("broker process %d did not exit", process.pid)
 
 
 def build_server(link: BrokerLink, settings: AgentSettings) -> MCPServer:
@@ -343,14 +432,20 @@ def build_server(link: BrokerLink, settings: AgentSettings) -> MCPServer:
 class BrokerConnections:
     """Keeps every broker's MCP session open on one event loop, run by an anyio blocking portal in its own thread."""
 
-    def __init__(self, settings: AgentSettings, brokers: list[BrokerEntry] | None = None):
+    def __init__(self, settings: AgentSettings, brokers: list[BrokerEntry] | None = None, *, paint_first: bool = False):
+        """`paint_first`: the console's manager spawns its brokers at once but imports the MCP client only after
+        `page_painted()` (or PAINT_WAIT_S): a seconds-long import beside the first page would slow its paint."""
         self.settings = settings
         self.entries = brokers or configured_brokers(settings)
         if not self.entries:
             raise ConfigurationError("no brokers configured")
         transport = transport_of(settings)
+        self._painted = asyncio.Event()
+        if not paint_first:
+            self._painted.set()
         self.links: dict[str, BrokerLink] = {
-            entry.id: BrokerLink(entry, transport, session_opener(entry, settings)) for entry in self.entries
+            entry.id: BrokerLink(entry, transport, session_opener(entry, settings, self._after_paint))
+            for entry in self.entries
         }
         self._portal_context = start_blocking_portal(name="broker-connections")
         self.portal = self._portal_context.__enter__()
@@ -381,6 +476,11 @@ class BrokerConnections:
                 self.portal.start_task_soon(link.own, name=f"broker-{link.entry.id}")
         if wait:
             self.wait_ready()
+
+    def page_painted(self) -> None:
+        """The console's first page is drawn: the brokers' MCP client may be imported now."""
+        if not self._painted.is_set() and not self._closed:
+            self.portal.call(self._painted.set)
 
     def wait_ready(self, timeout: float = CONNECT_TIMEOUT_S + 5) -> None:
         self.run(self._wait_all(), timeout=timeout)
@@ -423,6 +523,11 @@ class BrokerConnections:
         self._portal_context.__exit__(None, None, None)
 
     # ------------------------------------------------------------------ async side (the loop)
+
+    async def _after_paint(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PAINT_WAIT_S):
+                await self._painted.wait()
 
     async def _wait_all(self) -> None:
         await asyncio.gather(*(link.wait_ready() for link in self.links.values()))

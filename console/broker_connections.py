@@ -8,6 +8,7 @@ import) is loaded only for the chat, or in the background once the brokers are u
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from decimal import Decimal
@@ -53,7 +54,7 @@ def _close(connections: BrokerConnections) -> None:
 def _connections(key: tuple) -> BrokerConnections:
     from agent.connections import BrokerConnections  # the MCP client: imported by the first run, after its paint
 
-    connections = BrokerConnections(agent_settings())
+    connections = BrokerConnections(agent_settings(), paint_first=True)
     connections.start(wait=False)
     return connections
 
@@ -96,6 +97,12 @@ def warm_up() -> None:
     if not getattr(warm_up, "started", False):
         warm_up.started = True
         threading.Thread(target=lambda: __import__("agent.assistant"), name="agents-sdk-import", daemon=True).start()
+
+
+def page_painted() -> None:
+    """The end of a script run: whatever the brokers deferred until the page was drawn may go ahead."""
+    with contextlib.suppress(Exception):  # no brokers (a configuration error): the page said so already
+        connections().page_painted()
 
 
 def reset_connections() -> None:

@@ -12,6 +12,7 @@ from console.broker_connections import (
     agent_settings,
     assistant,
     connections,
+    page_painted,
     pending_approvals,
     reset_connections,
     warm_up,
@@ -22,6 +23,6 @@ from console.saved_settings import data_dir, load_saved, save, settings_path
 
 __all__ = [
     "KEYRING_SERVICE", "SECRET_NAMES", "agent_settings", "assistant", "connections", "data_dir", "delete_secret",
-    "load_saved", "money", "pending_approvals", "read_secret", "reset_connections", "save", "settings_path",
+    "load_saved", "money", "page_painted", "pending_approvals", "read_secret", "reset_connections", "save", "settings_path",
     "store_secret", "warm_up",
 ]
