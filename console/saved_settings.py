@@ -62,12 +62,21 @@ class ConsoleSettings(BaseSettings):
         return init_settings, JsonConfigSettingsSource(settings_cls, json_file=settings_path())
 
 
+class SettingsError(ValueError):
+    """A setting the console cannot use; the message names the field and the value."""
+
+
+def _described(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')} (got {e.get('input')!r})"
+            for e in exc.errors()]
+
+
 def load() -> tuple[ConsoleSettings, list[str]]:
     """The saved settings and what was wrong with the file (each bad field falls back to its default, by name)."""
     try:
         return ConsoleSettings(), []
     except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()]
+        problems = _described(exc)
         defaults = {str(e["loc"][0]): ConsoleSettings.model_fields[str(e["loc"][0])].default for e in exc.errors()
                     if e["loc"] and str(e["loc"][0]) in ConsoleSettings.model_fields}
         log.warning("%s: %s; using the defaults for those", settings_path(), "; ".join(problems))
@@ -86,9 +95,13 @@ def load_saved() -> dict:
 
 
 def save(values: dict) -> ConsoleSettings:
-    """Validate and write the settings atomically (never a half-written file); a bad value raises, naming it."""
+    """Validate and write the settings atomically (never a half-written file); a bad value raises SettingsError,
+    naming it, and nothing is written."""
     known = {k: v for k, v in values.items() if k in ConsoleSettings.model_fields}
-    checked = _validated(known)
+    try:
+        checked = _validated(known)
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_described(exc))) from None
     path = settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -6,6 +6,8 @@ import streamlit as st
 
 from console import practice_clock
 from console.display import model_in_use
+from console.saved_settings import SettingsError, settings_path
+from console.saved_settings import load as load_settings_file
 from console.services import (
     agent_settings,
     connections,
@@ -35,11 +37,17 @@ with st.form("settings"):
         st.warning("With autonomous mode on, the agent places orders without your approval.")
     max_notional = st.text_input("Max order value per order ($, empty = no limit)", str(saved["max_order_notional"]))
     if st.form_submit_button("Save settings", type="primary"):
-        save({**saved, "gateway_url": gateway_url.strip() if mode == "Gateway" else "", "gateway_transport": transport,
-              "model": model.strip(), "openai_base_url": base_url.strip(), "autonomous": autonomous,
-              "max_order_notional": max_notional.strip()})
-        reset_connections()
-        st.success("Saved. Brokers reconnect with the new settings.")
+        try:
+            save({**saved, "gateway_url": gateway_url.strip() if mode == "Gateway" else "", "gateway_transport": transport,
+                  "model": model.strip(), "openai_base_url": base_url.strip(), "autonomous": autonomous,
+                  "max_order_notional": max_notional.strip()})
+        except SettingsError as exc:
+            st.error(f"Not saved: {exc}")
+        else:
+            reset_connections()
+            st.success("Saved. Brokers reconnect with the new settings.")
+for problem in load_settings_file()[1]:
+    st.warning(f"In {settings_path().name}: {problem}; the default is used until you save.")
 
 practice_clock.settings_section(connections, remote=bool(saved["gateway_url"]))
 
