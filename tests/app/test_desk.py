@@ -260,3 +260,16 @@ def test_an_openai_compatible_server_is_named_and_its_reply_streams_into_the_cha
         assert reply.startswith("LLM says:") and "Bought 4 MSFT" in reply
     finally:
         llm.server.shutdown()
+
+
+def test_a_cancel_from_the_chat_shows_the_order_it_would_cancel():
+    placed = call("tradesphere", "place_order", {"symbol": "MSFT", "side": "buy", "quantity": "2", "time_in_force": "opg"})
+    at = app()
+    at.chat_input[0].set_value("cancel my microsoft order").run()
+    assert not at.exception
+    card = texts(at, "markdown", "caption")
+    assert f"Approve: cancel order {placed['id']} on TradeSphere?" in card, card
+    assert "Buy 2 shares MSFT" in card and "Queued" in card and re.search(r"At the open · \w{3} \w{3} \d{1,2}, 09:30 ET", card)
+    assert orders("active")["tradesphere"], "nothing is cancelled before Approve"
+    buttons(at, "Approve")[0].click().run()
+    assert not orders("active")["tradesphere"]
