@@ -97,6 +97,8 @@ def show_turn(updates, names: dict[str, str]):
                     result = update.result
         if reply is not None and result is not None:
             reply.markdown(md(result.reply))
+        if drawer is not None:
+            drawer.update(state="error" if result is None or result.error else "complete")
     return result
 
 
