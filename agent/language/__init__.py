@@ -21,7 +21,7 @@ from typing import Any
 
 from agent.language.clauses import needs_clauses, read_clauses
 from agent.language.companies import CompanyDirectory, directory
-from agent.language.dialogue import DialogueState, is_confirmation, merge_follow_up, resolve
+from agent.language.dialogue import DialogueState, discussed, is_confirmation, merge_follow_up, resolve
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
@@ -102,10 +102,28 @@ def conversation_intents(turns: Iterable[tuple[str, Iterable[Any]]], brokers: Se
     state = DialogueState()
     intents: list[Intent] = [clarify(EMPTY)]
     for text, results in turns:
-        intents = [resolve(i, state, brokers) for i in read_request(text, brokers)]
+        read = read_request(text, brokers)
+        state.current_symbols = {i.symbol_text for i in read if i.symbol_text}
+        intents = [resolve(i, state, brokers) for i in _both(read, state)]
         state.heard(intents)
         state.saw(intents, results)
     return intents
+
+
+def _both(intents: list[Intent], state: DialogueState) -> list[Intent]:
+    """'sell half of both': one intent for each of the two stocks just discussed."""
+    out: list[Intent] = []
+    for intent in intents:
+        listed = discussed(state)
+        if intent.kind is IntentKind.ORDER and intent.refers == "both":
+            if len(listed) != 2:
+                out.append(clarify("Which two stocks do you mean by 'both'? Name them, for example 'sell half of AAPL "
+                                   "and MSFT'."))
+                continue
+            out += [replace(intent, symbol_text=s, company=c, refers=None, follow_up=FollowUp.NONE) for s, c in listed]
+        else:
+            out.append(intent)
+    return out
 
 
 def conversation_intent(messages: Sequence[str], brokers: Sequence[BrokerRef]) -> Intent:

@@ -43,6 +43,7 @@ _CORRECTION = re.compile(
 _NARRATIVE = re.compile(r"\b(?:buying|selling|bought|sold|purchasing|purchased)\b", re.I)
 _PLAIN_VERB = re.compile(r"\b(?:buy|sell|purchase|grab|get|pick\s+up|dump|trim|unload|close|flatten)\b", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
+_BY_POSITION = re.compile(r"\b(?:first|second|third|last|former|latter|other)(?:\s+one)?\s*[.!?]*$", re.I)
 _ALL_OF_THEM = re.compile(r"\b(?:both|all\s+of\s+them|each|all)\b", re.I)
 _ORDER_CUE = re.compile(
     r"\b(?:mkt|market|lmt|limit|gtc|moo|moc|opg)\b|@|^\s*\$|\b(?:in|into)\s+qzc|\b(?:i|we)(?:'d|\s+would|'ll|\s+will)?\s+"
@@ -123,6 +124,8 @@ class _Draft:
     texts: list[str] = field(default_factory=list)
     acts: bool = False
     """A follow-up or cancel that acts on the conversation: it takes no company from the message's story."""
+    routed: bool = False
+    """Its broker was given for it by name ("sofi on velo"): it says nothing about the other orders' brokers."""
 
 
 def needs_clauses(message: str, slots: Slots) -> bool:
@@ -193,7 +196,7 @@ def _fill_brokers_before(drafts: list[_Draft], end: int) -> None:
         if draft.acts or draft.slots.brokers or draft.slots.broker_choice:
             continue
         side = (draft.slots.buy, draft.slots.sell)
-        later = next((d.slots for d in drafts[index + 1:] if not d.acts and (d.slots.brokers or d.slots.broker_choice)
+        later = next((d.slots for d in drafts[index + 1:] if not d.acts and not d.routed and (d.slots.brokers or d.slots.broker_choice)
                       and (d.slots.buy, d.slots.sell) in (side, (False, False))), None)
         if later is not None:
             draft.slots = replace(draft.slots, brokers=later.brokers, broker_choice=later.broker_choice)
@@ -256,11 +259,34 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             context = combine(context, s, override=False)
             questions.append(piece)
             continue
+        if (current is not None and (s.buy or s.sell) and not s.companies and not piece.size and piece.noise_free(shouting)
+                and (s.portion is None or _ALL_OF_THEM.search(piece.text)) and all(
+                    d.acts or d.slots.quantities or d.slots.notionals for d in drafts)):
+            # "10 QQQ, 10 IWM, 5 GLD. buys, mkt", "20 AEP, 30 ETR, all buys mkt on TS": the side (and broker) of them all
+            for draft in drafts:
+                if not draft.acts and not (draft.slots.buy or draft.slots.sell):
+                    draft.slots = replace(draft.slots, buy=s.buy, sell=s.sell)
+                if not draft.acts and (s.brokers or s.broker_choice) and not (draft.slots.brokers or draft.slots.broker_choice):
+                    draft.slots = replace(draft.slots, brokers=s.brokers, broker_choice=s.broker_choice)
+                if not draft.acts and s.tif and draft.slots.tif is None:
+                    draft.slots = replace(draft.slots, tif=s.tif)
+            continue
+        named = {m.company.symbol for m in s.companies}
+        owners = [d for d in drafts if not d.acts and named & {m.company.symbol for m in d.slots.companies}]
+        if (named and owners and not piece.size and not piece.verb and (s.brokers or s.broker_choice)
+                and all(any(n in {m.company.symbol for m in d.slots.companies} for d in owners) for n in named)):
+            for draft in owners:  # "100 sofi and 100 hood. sofi on velo, hood on the cheap one"
+                draft.slots = replace(draft.slots, brokers=s.brokers, broker_choice=s.broker_choice)
+                draft.routed = True
+                draft.texts.append(piece.text)
+            continue
         complete = current is not None and bool(current.slots.companies) and (
             current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
-        continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers)
-        starts = piece.verb or (complete and (continues or list_item))
+        continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers or _BY_POSITION.search(piece.text))
+        starts = piece.verb or (complete and (continues or list_item)) or bool(
+            continues and current is not None and _BY_POSITION.search(piece.text)
+            and (current.slots.quantities or current.slots.notionals))  # "10 of the first one and 5 of the second"
         cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls))
         if current is None and not piece.verb and not cue:
             context = combine(context, s, override=False)  # a story: its companies and brokers are context

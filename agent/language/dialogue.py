@@ -49,6 +49,8 @@ class DialogueState:
     quote: dict | None = None
     turn_symbols: list[list[tuple[str, str | None]]] = field(default_factory=list)
     """(symbol, company) of the stocks each of the person's turns was about, in the order they came up."""
+    current_symbols: set[str] = field(default_factory=set)
+    """The stocks the message being resolved names itself ("sell the verizon and buy more of the other one")."""
     recent_orders: list[str] = field(default_factory=list)
     """The stock of each of the person's turns that placed orders, oldest first (one entry a turn)."""
 
@@ -216,24 +218,45 @@ def _as_replacement(intent: Intent, state: DialogueState) -> Intent | None:
 ORDINALS = {"first": 0, "second": 1, "third": 2, "last": -1}
 
 
-def _by_ordinal(intent: Intent, state: DialogueState) -> Intent:
-    """'buy 8 of the first one' after 'what's Dollar Tree at' and 'what about Dollar General': the stocks of the
-    last few turns, in the order they came up."""
+def refers_by_position(refers: str | None) -> bool:
+    """'the first one', 'the other one', 'the vanguard one', 'both': a stock named by its place among those just
+    discussed."""
+    return bool(refers) and (refers in ORDINALS or refers in ("other", "both") or refers.startswith("named:"))
+
+
+def discussed(state: DialogueState) -> list[tuple[str, str | None]]:
+    """(symbol, company) of the stocks of the last three turns, in the order they came up."""
     window: dict[str, str | None] = {}
     for turn in state.turn_symbols[-3:]:
         for symbol, company in turn:
             window.setdefault(symbol, company)
-    listed = list(window.items())
-    index = ORDINALS[intent.refers]
-    if len(listed) < 2 or index >= len(listed):
-        return clarify(f"Which stock do you mean by 'the {intent.refers} one'? Name it, for example 'buy 5 AAPL'.")
-    symbol, company = listed[index]
+    return list(window.items())
+
+
+def _by_ordinal(intent: Intent, state: DialogueState) -> Intent:
+    """'buy 8 of the first one' after 'what's Dollar Tree at' and 'what about Dollar General': the stocks of the
+    last few turns, in the order they came up."""
+    listed = discussed(state)
+    refers = str(intent.refers)
+    if refers == "other":
+        listed = [(s, c) for s, c in listed if s not in state.current_symbols]
+        picked = listed if len(listed) == 1 else []
+    elif refers.startswith("named:"):
+        word = refers.removeprefix("named:").lower()
+        picked = [(s, c) for s, c in listed if word in f"{s} {c or ''}".lower().split() or word == s.lower()]
+    else:
+        index = ORDINALS[refers]
+        picked = [listed[index]] if len(listed) >= 2 and index < len(listed) else []
+    if len(picked) != 1:
+        said = refers.removeprefix("named:")
+        return clarify(f"Which stock do you mean by 'the {said} one'? Name it, for example 'buy 5 AAPL'.")
+    symbol, company = picked[0]
     return replace(intent, symbol_text=symbol, company=company, refers=None)
 
 
 def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) -> Intent:
     """`intent` with its references to the conversation ("them", "that broker", "add 5 more") filled in."""
-    if intent.kind is IntentKind.ORDER and intent.refers in ORDINALS:
+    if intent.kind is IntentKind.ORDER and refers_by_position(intent.refers) and intent.refers != "both":
         intent = _by_ordinal(intent, state)
         if intent.kind is not IntentKind.ORDER:
             return intent

@@ -73,6 +73,7 @@ _THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|po
                            r"(?:bought|have|own|hold|got)\b", re.I)
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?P<n>first|second|third|last|former|latter|1st|2nd|3rd)(?:\s+(?:one|stock|company|of\s+them))?$"
                       r"|^(?:the\s+)?(?P<m>first|second|third|last|former|latter|1st|2nd|3rd)\s+one\b")
+_DESCRIBED = re.compile(r"(?:^|\bof\s+)(?:the\s+)?(?P<w>[a-z][\w&'.-]{2,})\s+one$")
 _ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "former": "first", "latter": "last"}
 _ORDER_NOUN = re.compile(r"\b(?:orders?|trades?|limits?|stops?|bids?|offers?|buys?|sells?|purchases?)\b", re.I)
 _FEES = re.compile(r"\b(?:commissions?|comms?|fees?|charges?)\b", re.I)
@@ -141,7 +142,7 @@ class Stock:
         return f"{self.company} ({self.symbol})" if self.company and self.symbol else self.symbol
 
 
-_CHAT = frozenset(["bet", "lit", "fam", "bruh", "aight", "ight", "k", "kk", "sweet", "nice", "perfect", "awesome", "cool", "wow", "huh", "lemme", "gimme", "gonna", "wanna", "gotta", "tbh", "ngl", "lol", "idk", "imo", "btw", "fyi", "kinda", "sorta", "yall", "ya", "yo", "dude", "bro", "hey", "hi", "hello", "i", "i'm", "im", "i'd", "i'll", "i've", "me", "my", "mine", "we", "you", "your", "yours", "he", "she", "they", "it's", "its", "that's", "thats", "this", "those", "these", "there", "here", "like", "would", "could", "should", "will", "shall", "can", "may", "might", "must", "do", "does", "did", "done", "doing", "go", "going", "went", "get", "got", "is", "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "having", "think", "thought", "know", "guess", "hope", "maybe", "perhaps", "really", "very", "just", "fine", "good", "great", "ok", "okay", "alright", "sure", "yes", "yeah", "yep", "nope", "hmm", "um", "uh", "oh", "ah", "well", "so", "anyway", "also", "too", "then", "than", "please", "pls", "plz", "thanks", "thank", "thx", "ty", "kindly", "sir", "madam", "buddy", "mate", "dear", "friend", "lol", "haha", "ha", "of", "for", "to", "in", "on", "at", "with", "from", "by", "about", "into", "onto", "over", "under", "up", "down", "out", "off", "again", "more", "most", "some", "any", "all", "and", "or", "but", "if", "because", "since", "while", "when", "what", "which", "who", "how", "why", "where"])
+_CHAT = frozenset(["changed", "mind", "bet", "lit", "fam", "bruh", "aight", "ight", "k", "kk", "sweet", "nice", "perfect", "awesome", "cool", "wow", "huh", "lemme", "gimme", "gonna", "wanna", "gotta", "tbh", "ngl", "lol", "idk", "imo", "btw", "fyi", "kinda", "sorta", "yall", "ya", "yo", "dude", "bro", "hey", "hi", "hello", "i", "i'm", "im", "i'd", "i'll", "i've", "me", "my", "mine", "we", "you", "your", "yours", "he", "she", "they", "it's", "its", "that's", "thats", "this", "those", "these", "there", "here", "like", "would", "could", "should", "will", "shall", "can", "may", "might", "must", "do", "does", "did", "done", "doing", "go", "going", "went", "get", "got", "is", "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "having", "think", "thought", "know", "guess", "hope", "maybe", "perhaps", "really", "very", "just", "fine", "good", "great", "ok", "okay", "alright", "sure", "yes", "yeah", "yep", "nope", "hmm", "um", "uh", "oh", "ah", "well", "so", "anyway", "also", "too", "then", "than", "please", "pls", "plz", "thanks", "thank", "thx", "ty", "kindly", "sir", "madam", "buddy", "mate", "dear", "friend", "lol", "haha", "ha", "of", "for", "to", "in", "on", "at", "with", "from", "by", "about", "into", "onto", "over", "under", "up", "down", "out", "off", "again", "more", "most", "some", "any", "all", "and", "or", "but", "if", "because", "since", "while", "when", "what", "which", "who", "how", "why", "where"])
 
 
 def stock(clause: Clause, filler: frozenset[str]) -> Stock:
@@ -165,6 +166,12 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if ordinal and not caps:
         word = ordinal["n"] or ordinal["m"]
         return Stock(pronoun=True, ordinal=_ORDINALS.get(word, word))
+    described = _DESCRIBED.search(said)
+    if described and not caps and not clause.directory.is_name(described["w"]):
+        word = described["w"]  # "the other one"; "the vanguard one": the one of those just discussed it describes
+        return Stock(pronoun=True, ordinal="other" if word == "other" else f"named:{word}")
+    if re.fullmatch(r"(?:(?:of|all\s+of)\s+)?(?:them\s+)?both(?:\s+of\s+them)?", said):
+        return Stock(pronoun=True, ordinal="both")  # "sell half of both": the two stocks just discussed
     if re.fullmatch(r"(?:(?:i\s+)?(?:like|love|want)\s+)?(?:(?:this|that|the)\s+)?one", " ".join(words).lower().strip("?!,;:\"(). ")):
         return Stock(pronoun=True)  # "I like this one"
     if all(t.strip("?!,;:\"().").lower() in PRONOUNS for t in words) and not caps:

@@ -61,9 +61,10 @@ MARKET_WORDS = keywords(r"(?:as\s+a\s+|at\s+)?(?:the\s+)?market(?:\s+price)?(?:\
 
 ALL_BROKERS = re.compile(
     rf"(?:\b(?:{PREP}|across)\s+)?(?:\b(?:both|all|each|every)\s+(?:of\s+)?(?:the\s+|my\s+)?"
-    r"(?:brokers?|brokerages?|accounts?)\b|\b(?:on|at|with|via|using|across)\s+both\s*$|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
+    r"(?:(?:brokerage|broker|trading)\s+accounts?|brokers?|brokerages?|accounts?)\b|\b(?:on|at|with|via|using|across)\s+both\s*$|\beverywhere\b|\bacross\s+(?:the\s+)?brokers\b)", re.I)
 OTHER_BROKER = re.compile(
-    rf"(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|one|account)\b|\bother\s+brokers?\b", re.I)
+    rf"\b{PREP}\s+the\s+other\s+one\b|(?:\b{PREP}\s+)?\bthe\s+other\s+(?:brokers?|brokerage|account)\b|\bother\s+brokers?\b",
+    re.I)
 CHOICES = [
     ("cheapest", keywords(r"(?:cheap(?:est|er)?|low(?:est|er)?[\s-](?:fees?|costs?|commissions?)|(?:least|less)\s+expensive"
                           r"|discount|budget|low[\s-]cost)(?:\s+(?:one|broker|brokerage|option|app|account))",
@@ -118,7 +119,8 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:for\s+|at\s+|paying\s+)?\$?\s*(?P<p>-?{NUM})\s*(?:per|a|/)\s*share\b",
     # an amendment: "change the limit on my AMD order to 150", "raise my bid up to 31"
     rf"\b(?:limit|lmt|bid|offer|price|px)(?:\s+price)?(?:\s+(?:on|for|of))?(?:\s+(?:my|the|that|this))?(?:\s+qzc[a-z])?"
-    rf"(?:\s+(?:buy|sell))?(?:\s+orders?)?(?:\s+(?:up|down))?\s+(?:to|at|@|=)\s*(?:(?:like|about|around|say)\s+)?{PRICE}",
+    rf"(?:\s+(?:buy|sell))?(?:\s+orders?)?(?:\s+(?:up|down))?\s+(?:to|at|@|=)\s*(?:(?:like|about|around|say)\s+)?{PRICE}"
+    r"(?!\d|[.,]\d)(?!\s*(?:shares?|stocks?|qzc[a-z])\b)",
 )]
 # "if it drops to 150", "once it's under 200", "if it rises above 300": a price the market must reach first.
 # Whether that is a limit or a stop depends on the side: a buy below the market or a sell above it is a limit;
@@ -304,7 +306,7 @@ FILLER[IntentKind.PORTFOLIO] = FILLER[IntentKind.ORDERS] | frozenset(split_words
 RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "make change set update switch adjust bump increase decrease reduce lower raise modify amend order quantity qty size "
     "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought "
-    "send go ahead place submit execute do confirm book then uh um"))
+    "send go ahead place submit execute do confirm book then uh um fine good great alright cool perfect sure yes yeah"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "good great fine please that"))

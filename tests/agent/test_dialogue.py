@@ -183,3 +183,31 @@ def test_the_first_one_is_the_first_of_the_stocks_just_discussed(said, symbol):
 def test_the_first_one_with_one_stock_discussed_asks():
     intent = one([("what's Dollar Tree at", [quote(TS, "DLTR", "Dollar Tree, Inc.")]), ("buy 8 of the first one", [])])
     assert intent.kind is IntentKind.CLARIFY and "first" in intent.question
+
+
+def test_the_vanguard_one_is_the_stock_just_discussed_that_it_describes():
+    intent = one([("what's SPY at?", [quote(TS, "SPY", "SPDR S&P 500 ETF Trust")]),
+                  ("and VOO?", [quote(TS, "VOO", "Vanguard S&P 500 ETF")]), ("ok get me 4 of the vanguard one", [])])
+    assert (intent.kind, intent.symbol_text, intent.quantity) == (IntentKind.ORDER, "VOO", D(4))
+
+
+def test_the_other_one_is_the_stock_this_message_does_not_name():
+    turns = [("Buy 40 shares of Verizon on TradeSphere", [placed(TS, "VZ", "40", "o1")]),
+             ("Buy 10 shares of AT&T on TradeSphere", [placed(TS, "T", "10", "o2")]),
+             ("sell all the verizon and buy 10 more of the other one", [])]
+    sell, buy = last(turns)
+    assert (sell.side, sell.symbol_text, sell.portion) == ("sell", "VZ", D(1))
+    assert (buy.side, buy.symbol_text, buy.quantity) == ("buy", "T", D(10))
+
+
+def test_half_of_both_sells_half_of_each_of_the_two_stocks_just_bought():
+    turns = [("buy 12 shares of JPMorgan Chase on TradeSphere", [placed(TS, "JPM", "12", "o1")]),
+             ("buy 12 shares of Goldman Sachs on TradeSphere", [placed(TS, "GS", "12", "o2")]), ("sell half of both", [])]
+    assert [(i.side, i.symbol_text, i.portion) for i in last(turns)] == [("sell", "JPM", D("0.5")), ("sell", "GS", D("0.5"))]
+
+
+def test_ten_of_the_first_and_five_of_the_second_are_two_orders():
+    turns = [("what's Micron at?", [quote(TS, "MU", "Micron Technology, Inc.")]),
+             ("and Western Digital?", [quote(TS, "WDC", "Western Digital Corporation")]),
+             ("buy 10 of the first one and 5 of the second", [])]
+    assert [(i.symbol_text, i.quantity) for i in last(turns)] == [("MU", D(10)), ("WDC", D(5))]

@@ -12,7 +12,16 @@ from decimal import Decimal
 
 import pytest
 
-from agent.language import BrokerRef, FollowUp, Intent, IntentKind, conversation_intent, merge_follow_up, parse_request
+from agent.language import (
+    BrokerRef,
+    FollowUp,
+    Intent,
+    IntentKind,
+    conversation_intent,
+    merge_follow_up,
+    parse_request,
+    read_request,
+)
 from brokers.errors import UnknownSymbol
 from brokers.symbols import get_directory
 
@@ -471,3 +480,17 @@ def resolve_alone(intent: Intent) -> Intent:
     from agent.language.dialogue import resolve
 
     return resolve(intent, DialogueState(), BROKERS)
+
+
+@pytest.mark.parametrize(("message", "orders"), [
+    ("20 AEP, 30 ETR, 40 PPL, all buys mkt on TS", [("AEP", D(20), (TS,)), ("ETR", D(30), (TS,)), ("PPL", D(40), (TS,))]),
+    ("vel for all: 10 QQQ, 10 IWM, 5 GLD. buys, mkt", [("QQQ", D(10), (VE,)), ("IWM", D(10), (VE,)), ("GLD", D(5), (VE,))]),
+    ("100 sofi and 100 hood. sofi on velo, hood on the cheap one", [("SOFI", D(100), (VE,)), ("HOOD", D(100), ())]),
+    ("buy 10 AAPL and 5 MSFT, msft on velocity", [("AAPL", D(10), ()), ("MSFT", D(5), (VE,))]),
+    ("$500 each spy qqq iwm", [("SPY", None, ()), ("QQQ", None, ()), ("IWM", None, ())]),
+    ("buy 5 tesla and 10 rivian, wait no, make the rivian 20", [("TSLA", D(5), ()), ("RIVN", D(20), ())]),
+])
+def test_lists_of_buys_take_the_side_and_brokers_said_for_them(message, orders):
+    intents = read_request(message, BROKERS)
+    assert [(i.kind, i.side) for i in intents] == [(IntentKind.ORDER, "buy")] * len(orders), intents
+    assert [(i.symbol_text, i.quantity, i.brokers) for i in intents] == orders
