@@ -121,9 +121,10 @@ def judge(case: dict, result: dict) -> str:
 
 @contextlib.contextmanager
 def _in_memory_brokers() -> Iterator[None]:
-    """Serve `python -m brokers serve <id>` in this process: the link's stdio subprocess becomes the MCP SDK's
-    in-memory transport to the same server factory, on an engine built from the environment the link would give
-    the subprocess (its data dir and clock)."""
+    """Serve `python -m brokers serve <id>` in this process: instead of spawning the link's subprocess, its session
+    is an MCP client on the SDK's in-memory transport to the same server factory, on an engine built from the
+    environment the link would give the subprocess (its data dir and clock)."""
+    from mcp import Client
     from mcp.client._memory import InMemoryTransport  # what mcp.Client(server) uses for in-process servers
 
     import agent.connections as connections
@@ -138,18 +139,29 @@ def _in_memory_brokers() -> Iterator[None]:
         env = params.env or {}
         fields = {k.removeprefix("TRADING_").lower(): v for k, v in env.items() if k.startswith("TRADING_")}
         settings = BrokerSettings(**{k: v for k, v in fields.items() if k in BrokerSettings.model_fields})
-        profile = load_profiles(settings.profiles_path)[params.args[-1]]
+        broker_id = params.args[params.args.index("serve") + 1]
+        profile = load_profiles(settings.profiles_path)[broker_id]
         with opening:
-            engine = open_engine(profile, settings)
+            engine = open_engine(profile, settings, practice_clock="--practice-clock" in params.args)
         # the confirmation mode of the environment the link gives its broker (the console's: off), not this process's
         return InMemoryTransport(build_server(profile, engine, confirm_orders=confirm_mode(profile, settings)))
 
-    original = connections.stdio_client
-    connections.stdio_client = serve_in_memory
+    def opener(entry, settings, before_import=None):
+        command = connections.stdio_params(entry, settings)
+
+        async def open_session(stack: contextlib.AsyncExitStack):
+            transport = serve_in_memory(command)
+            return await stack.enter_async_context(
+                Client(transport, mode="auto", cache=None, read_timeout_seconds=connections.CALL_TIMEOUT_S))
+
+        return open_session
+
+    original = connections.session_opener
+    connections.session_opener = opener
     try:
         yield
     finally:
-        connections.stdio_client = original
+        connections.session_opener = original
 
 
 @dataclass
