@@ -35,9 +35,12 @@ def upgrade(connection: Connection, schema: str | None = None, revision: str = "
     """Bring the database on `connection` (inside a transaction that holds the migration lock) to `revision`.
 
     Alembic is imported only when there is something to do: a database at head (every start but the first after an
-    upgrade) costs one SELECT.
+    upgrade) costs one SELECT, and a new SQLite book is created at head without it (`create_at_head`).
     """
     if revision == "head" and current_revision(connection, schema) == HEAD:
+        return
+    if revision == "head" and connection.dialect.name == "sqlite" and not inspect(connection).get_table_names():
+        create_at_head(connection)
         return
     from alembic import command
     from alembic.config import Config
@@ -50,3 +53,21 @@ def upgrade(connection: Connection, schema: str | None = None, revision: str = "
     command.upgrade(config, revision)
     log.info("database schema upgraded from %s to %s", before or "the release before migrations",
              HEAD if revision == "head" else revision)
+
+
+def create_at_head(connection: Connection) -> None:
+    """A new (empty) SQLite book: the models' tables at once, stamped at HEAD as Alembic stamps them.
+
+    The same schema the revisions build (tests/brokers/test_migrations.py compares both with the models), without
+    importing Alembic and running three revisions: that was half of a broker's start-up on a fresh data dir. Every
+    later revision upgrades such a book like any other."""
+    import sqlalchemy as sa
+
+    from brokers.persistence import Base
+
+    version = sa.Table(VERSION_TABLE, sa.MetaData(), sa.Column("version_num", sa.String(32), nullable=False),
+                       sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=HEAD))
+    Base.metadata.create_all(connection)
+    log.info("new database created at schema %s", HEAD)

@@ -134,6 +134,40 @@ def test_a_fresh_database_and_an_upgraded_old_one_both_have_exactly_the_models_s
     assert _revision(tmp_path / "fresh.db") == HEAD
 
 
+def test_a_new_book_is_created_at_head_without_alembic_and_matches_what_the_revisions_build(tmp_path):
+    """The shortcut for an empty SQLite book (models + stamp) and Alembic's three revisions give the same schema,
+    both the models'; the shortcut imports no Alembic (it was half a broker's start-up on a fresh data dir)."""
+    code = ("import sys; from brokers.persistence import BrokerDatabase; "
+            f"BrokerDatabase('sqlite:///{tmp_path / 'new.db'}', 'tradesphere').dispose(); "
+            "print('alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'revisions.db'}")
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(SCRIPT_LOCATION))
+        config.attributes["connection"] = connection
+        config.attributes["version_table_schema"] = None
+        command.upgrade(config, "head")
+    engine.dispose()
+    for name in ("new.db", "revisions.db"):
+        assert _schema_differences(f"sqlite:///{tmp_path / name}") == [], name
+        assert _revision(tmp_path / name) == HEAD
+
+    def tables(name: str) -> dict:
+        """Each table's columns: name, type (SQLite ignores VARCHAR lengths, and the revisions leave them), not null,
+        primary key; and its indexes."""
+        with sqlite3.connect(tmp_path / name) as connection:
+            names = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {t: (sorted((c[1], c[2].split("(")[0], c[3], c[5]) for c in connection.execute(f"PRAGMA table_info({t})")),
+                        sorted((i[2], i[3]) for i in connection.execute(f"PRAGMA index_list({t})")))
+                    for t in names}
+    assert tables("new.db") == tables("revisions.db")
+
+
 def test_head_is_the_newest_revision_in_the_scripts():
     from alembic.script import ScriptDirectory
 
