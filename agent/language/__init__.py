@@ -80,7 +80,7 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
         return [decide(Clause(message, replace(slots, companies=(m,), buy=True), brokers, companies, shouting))
                 for m in {m.company.symbol: m for m in slots.companies}.values()]
     if needs_clauses(message, slots):
-        parts = read_clauses(message, brokers, companies, shouting)
+        parts = read_clauses(message, brokers, companies, shouting, selling=slots.sell and not slots.buy)
         if parts:
             return parts
     return [whole]

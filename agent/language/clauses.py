@@ -43,6 +43,8 @@ _CORRECTION = re.compile(
 _NARRATIVE = re.compile(r"\b(?:buying|selling|bought|sold|purchasing|purchased)\b", re.I)
 _PLAIN_VERB = re.compile(r"\b(?:buy|sell|purchase|grab|get|pick\s+up|dump|trim|unload|close|flatten)\b", re.I)
 _EACH = re.compile(r"\beach\b", re.I)
+_CONDITION = re.compile(r"^\s*(?:if|when|once|as\s+soon\s+as|should)\b", re.I)
+_STOP_SAID = re.compile(r"\b(?:stop|stp|sl)\b", re.I)
 _BY_POSITION = re.compile(r"\b(?:first|second|third|last|former|latter|other)(?:\s+one)?\s*[.!?]*$", re.I)
 _ALL_OF_THEM = re.compile(r"\b(?:both|all\s+of\s+them|each|all)\b", re.I)
 _ORDER_CUE = re.compile(
@@ -50,7 +52,7 @@ _ORDER_CUE = re.compile(
     r"(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|take)\b|^\s*\d[\d,.]*\s*(?:k|shares?)?\s+(?:of\s+)?qzc", re.I)
 _DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b"
                      r"|\bkeep\s+(?:the|my)\s+(?:\w+\s+){0,2}?(?:one|position|shares|stock)\b"
-                     r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b(?!\s+(?:below|under|lower|less|above|over|higher|more|cheaper)\b)|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
+                     r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b(?!\s+(?:for\s+|a\s+(?:penny|cent|dime|dollar)\s+)?(?:below|under|lower|less|above|over|higher|more|cheaper)\b)|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
                      r"|\boverhyped\b|\bstay\s+away\b", re.I)
 
@@ -202,12 +204,35 @@ def _fill_brokers_before(drafts: list[_Draft], end: int) -> None:
             draft.slots = replace(draft.slots, brokers=later.brokers, broker_choice=later.broker_choice)
 
 
+def _repeat_here(piece: _Piece, current: _Draft | None, brokers: Sequence[BrokerRef], directory: CompanyDirectory,
+                 shouting: bool) -> _Draft | None:
+    """'buy 50 Comcast on TradeSphere and the same again on Velocity': the order just said, on the broker now said."""
+    if current is None or current.acts or not current.slots.companies or piece.slots.companies:
+        return None
+    intent = decide(Clause(piece.text, piece.slots, brokers, directory, shouting))
+    if intent.follow_up is not FollowUp.REPEAT_ON or intent.quantity is not None or intent.notional is not None:
+        return None
+    s = piece.slots
+    if s.other_broker and current.slots.brokers:
+        targets = tuple(b.id for b in brokers if b.id not in current.slots.brokers)
+    elif s.brokers or s.broker_choice:
+        targets = s.brokers
+    else:
+        return None
+    copy = replace(current.slots, brokers=targets, broker_choice=None if s.other_broker else s.broker_choice)
+    draft = _Draft(copy, [*current.texts, piece.text])
+    draft.routed = True
+    return draft
+
+
 def _vague(draft: _Draft) -> bool:
     s = draft.slots
-    return (s.buy or s.sell) and not (s.quantities or s.notionals or s.portion is not None) and not CANCEL.search(s.cls)
+    return ((s.buy or s.sell) and not (s.quantities or s.notionals or s.portion is not None) and not CANCEL.search(s.cls)
+            and not (s.sell and s.closing))  # "dump the northrop" sells it all
 
 
-def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool) -> list[Intent] | None:
+def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool,
+                 selling: bool = False) -> list[Intent] | None:
     """The orders of a message read clause by clause, or None when the clauses add nothing to the whole."""
     texts = [piece for t in _JOINT.split(message) if t and t.strip(" ,.")
              for piece in _split_at_sizes(t, directory, shouting)]
@@ -223,13 +248,15 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if not body.strip(" ,.!"):
             correcting = correcting or bool(marker)
             continue
-        pieces.append(_Piece(body, read_slots(body, brokers, directory, shouting), correction=correcting or bool(marker)))
+        pieces.append(_Piece(body, read_slots(body, brokers, directory, shouting, selling),
+                             correction=correcting or bool(marker)))
         correcting = False
     if len(pieces) < 2:
         return None
     each = bool(_EACH.search(message))
     excluded: set[str] = set()
     lead = Slots()
+    condition: Slots | None = None
     questions: list[_Piece] = []
     context = Slots()
     drafts: list[_Draft] = []
@@ -253,7 +280,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             target.texts.append(piece.text)
             continue
         if not piece.verb and piece.follow_up(Clause(piece.text, s, brokers, directory, shouting)):
-            drafts.append(_Draft(s, [piece.text], acts=True))
+            copy = _repeat_here(piece, current, brokers, directory, shouting)
+            drafts.append(copy or _Draft(s, [piece.text], acts=True))
             continue
         if piece.question and not piece.size:
             context = combine(context, s, override=False)
@@ -284,18 +312,26 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
         continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers or _BY_POSITION.search(piece.text))
-        starts = piece.verb or (complete and (continues or list_item)) or bool(
+        protects = bool(s.companies and (s.trailing or (s.stop_prices and _STOP_SAID.search(piece.text)))
+                        and not (s.buy or s.sell))  # "stop on the oxy at 38, and a 7% trailing stop on valero"
+        starts = piece.verb or protects or (complete and (continues or list_item)) or bool(
             continues and current is not None and _BY_POSITION.search(piece.text)
             and (current.slots.quantities or current.slots.notionals))  # "10 of the first one and 5 of the second"
         cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls))
-        if current is None and not piece.verb and not cue:
+        if current is None and not piece.verb and not cue and not protects:
+            if _CONDITION.match(piece.text) and (s.stop_prices or s.limit_prices):
+                condition = s  # "If Meta goes below 650, please sell my shares": the price belongs to the order
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
             if (s.brokers or s.broker_choice) and piece.noise_free(shouting):
                 lead = combine(lead, s, override=False)  # "vel for all: 10 QQQ, 10 IWM"
             continue
         if starts or current is None:
             previous = current.slots if current is not None else None
-            drafts.append(_Draft(_inherit(s, previous, context, each, piece.noise_free(shouting)), [piece.text]))
+            slots = _inherit(s, previous, context, each, piece.noise_free(shouting))
+            if condition is not None and not (slots.stop_prices or slots.limit_prices):
+                slots = replace(slots, stop_prices=condition.stop_prices, limit_prices=condition.limit_prices)
+            condition = None
+            drafts.append(_Draft(slots, [piece.text]))
             continue
         if not current.slots.companies and s.companies and piece.noise_free(shouting) and not piece.size:
             current.slots = combine(current.slots, s, override=False)  # "$1k each: MNST, ..."
@@ -321,7 +357,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             last = questions[-1]
             if not last.slots.companies and context.companies:
                 last.slots = replace(last.slots, companies=context.companies[-1:])
-            return [decide(Clause(last.text, last.slots, brokers, directory, shouting))]
+            answers = [decide(Clause(q.text, q.slots, brokers, directory, shouting)) for q in questions[:-1]]
+            answers = [a for a in answers if a.kind is not IntentKind.CLARIFY]
+            return [*answers, decide(Clause(last.text, last.slots, brokers, directory, shouting))]
         return None
     if any(d.acts for d in drafts):  # "I put in an order for Target ... could you cancel that Target order?"
         drafts = [d for d in drafts if d.acts or not _vague(d)]

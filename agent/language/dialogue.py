@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
@@ -49,6 +50,8 @@ class DialogueState:
     quote: dict | None = None
     turn_symbols: list[list[tuple[str, str | None]]] = field(default_factory=list)
     """(symbol, company) of the stocks each of the person's turns was about, in the order they came up."""
+    placed_by_symbol: dict[str, tuple[str | None, str | None, str]] = field(default_factory=dict)
+    """(quantity, notional, broker) of the last order placed for each stock."""
     current_symbols: set[str] = field(default_factory=set)
     """The stocks the message being resolved names itself ("sell the verizon and buy more of the other one")."""
     recent_orders: list[str] = field(default_factory=list)
@@ -93,6 +96,10 @@ class DialogueState:
             symbols = list(dict.fromkeys(str(r.data.get("symbol")) for r in placed))
             self.recent_orders.append(symbols[0] if len(symbols) == 1 else "+".join(symbols))
             self.symbol, self.symbol_from, self.broker = last.data.get("symbol") or self.symbol, "order", last.broker
+        for r in placed:
+            data = r.data
+            self.placed_by_symbol[str(data.get("symbol") or "").upper()] = (
+                data.get("quantity") if not r.arguments.get("notional") else None, r.arguments.get("notional"), r.broker)
         for r in results:
             if r.tool in ("place_order", "replace_order") and r.ok and r.data.get("id"):
                 self.order_status[str(r.data["id"])] = str(r.data.get("status") or "")
@@ -312,6 +319,14 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         intent = replace(intent, side=state.last_order.side)  # "also the same quantity of Morgan Stanley"
     if intent.side is None:
         return clarify(f"Do you want to buy or sell {_shown(intent)}?")
+    earlier = state.placed_by_symbol.get(str(intent.symbol_text or "").upper())
+    if (intent.size_ref == "same" and earlier is not None and state.last_order is not None
+            and str(state.last_order.symbol_text).upper() != str(intent.symbol_text).upper()):
+        # "double the lockheed" after Lockheed and then Northrop: the size of the Lockheed order, where it went
+        quantity, notional, broker = earlier
+        intent = replace(intent, quantity=Decimal(str(quantity)) if quantity else None,
+                         notional=Decimal(str(notional)) if notional else None, size_ref=None, broker_ref=None,
+                         brokers=intent.brokers or (broker,))
     if intent.size_ref == "same" and state.last_order is not None and (
             state.last_order.quantity is not None or state.last_order.notional is not None):
         routing = {"broker_ref": None} if intent.broker_ref == "there" else {}  # "there": where the last order went

@@ -79,10 +79,13 @@ _ORDER_NOUN = re.compile(r"\b(?:orders?|trades?|limits?|stops?|bids?|offers?|buy
 _FEES = re.compile(r"\b(?:commissions?|comms?|fees?|charges?)\b", re.I)
 # a verbless "100 Ford on Velocity" is a buy, but not inside a question about what it costs
 _ASKS_COST = re.compile(r"\b(?:commissions?|comms?|fees?|costs?|charges?|how\s+much|price\s+of|estimate\w*)\b", re.I)
+# "sell my pepsi", "sell my shares": the position the person holds, all of it
+_MY_STOCK = re.compile(r"\bsell(?:ing)?\s+(?:off\s+)?(?:my|our)\s+(?:qzc[a-z](?:\s+(?:shares|stock|position))?|shares|stock|position)\b"
+                       r"(?!\s+(?:of|in)\b)", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
 _SAME_ORDER = re.compile(r"\b(?:do|place|make|repeat)\s+(?:the\s+)?same(?:\s+(?:thing|order|trade))?\b|\bsame\s+(?:again|thing|order|trade)\b"
-                         r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b", re.I)
-_DOUBLE = re.compile(r"\bdouble\s+(?:it|that|this|down|up|my\s+(?:position|stake|order))\b", re.I)
+                         r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b|\b(?:the\s+)?same\s+(?:for|with)\s+qzc[a-z]\b", re.I)
+_DOUBLE = re.compile(r"\bdouble\s+(?:it|that|this|down|up|my\s+(?:position|stake|order)|(?:the\s+|my\s+)?qzc[a-z])\b", re.I)
 
 
 def clarify(question: str) -> Intent:
@@ -325,6 +328,8 @@ def _side(clause: Clause) -> str | None:
         return "both"
     if slots.buy or slots.sell:
         return "buy" if slots.buy else "sell"
+    if slots.companies and slots.take_profit_prices and slots.stop_prices and (slots.quantities or slots.notionals):
+        return "buy"  # "20 arista limit 135, take profit 160, stop 125": a bracket's entry
     named = slots.companies or re.search(r"\b(?:it|them|those|these|that|this)\b", slots.cls)
     if named and (slots.stop_loss or slots.trailing or slots.stop_prices or slots.take_profit_prices) and not (
             clause.asking and not _IMPLIED_BUY.search(slots.cls)):
@@ -390,7 +395,7 @@ def _order(clause: Clause) -> Intent | None:
         return Intent(kind=IntentKind.ORDER, side=side, symbol_text=found.symbol, company=found.company,
                       understood_from=found.typed, size_ref="same", broker_ref=_broker_ref(clause), **order)
     if order["quantity"] is None and order["notional"] is None and order["portion"] is None:
-        if side == "sell" and (slots.closing or _THOSE_SHARES.search(slots.cls)):
+        if side == "sell" and (slots.closing or _THOSE_SHARES.search(slots.cls) or _MY_STOCK.search(slots.cls)):
             order["portion"] = Decimal(1)  # "close my Tesla position" means all of it
         elif side == "sell" and (order["order_type"] in ("stop", "stop_limit", "trailing_stop") or slots.take_profit_prices):
             order["portion"] = Decimal(1)  # "a stop loss on my Apple at 200" protects the whole position
@@ -491,6 +496,8 @@ def _info(kind: IntentKind, clause: Clause) -> Intent:
     if problem:
         return clarify(problem)
     found = stock(clause, FILLER[kind]) if kind in FILLER else Stock()
+    if kind in (IntentKind.ORDERS, IntentKind.PORTFOLIO) and not clause.slots.companies:
+        found = Stock()  # "any orders which are still waiting to be filled?": no stock was named
     symbol = found.symbol
     if found.several and kind is IntentKind.QUOTE:
         symbol = found.several[0]
@@ -572,8 +579,10 @@ def _replace(clause: Clause) -> Intent | None:
     if not REPLACE_VERB.search(slots.cls) or not ORDER_PART.search(slots.cls) or slots.buy or slots.sell or clause.asking:
         return None
     symbols = list(dict.fromkeys(m.company.symbol for m in slots.companies))
-    if not symbols and not re.search(r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer)\b.*\b(?:to|at|@)\b", slots.cls):
+    if not symbols and not re.search(r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer|price|px)\b.*\b(?:to|at|@)\b", slots.cls):
         return None  # "make it 20" and its kind: the last order of this chat, a follow-up
+    if not symbols and not re.search(r"\b(?!make\b)(?:%s)\b" % REPLACE_VERB.pattern, slots.cls):
+        return None  # "make it a limit at 180": the last order of this chat, a follow-up
     changes = replacement(slots)
     if len(symbols) > 1:
         return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")

@@ -81,6 +81,7 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = " ".join(_repaired(word, directory) for word in text.split(" "))
     text = words_to_numbers(text)
     text = _STORY_YEAR.sub(" ", text)
+    text = re.sub(r"\binstead\s+of\s+\$?\d[\d,.]*(?:\s+shares?)?", " instead", text, flags=re.I)  # "35 shares instead of 20"
     text = _BID.sub(lambda m: f"buy {m['q']} limit {m['p']} ", text)
     text = _BID_AT.sub(lambda m: f"buy {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)

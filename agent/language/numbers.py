@@ -45,7 +45,9 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\b(the|these|those|both|all)\s+(two|three|four)\b(?!\s+(?:shares?|stocks?|hundred|thousand))",
                   lambda m: f"{m[1]} {_PROTECTED_NUMBER[m[2].lower()]}", text, flags=re.I)  # "the two in Velocity"
     text = alpha2digit(text, "en", threshold=0)
-    text = re.sub(r"(?<![\d.])\bpoint\s+(\d+)\b", r"0.\1", text)  # "point five shares" is half a share, never five
+    text = re.sub(r"(?<![\d.])\bpoint\s+(\d+)\b", r"0.\1", text)
+    # "two and a half grand" is 2.5 grand, "one and a half 1000" 1.5 1000 (a number and a half before a scale)
+    text = re.sub(r"\b(\d+)\s+and\s+a\s+half\s+(grand|thousand|1000|k\b|million|hundred)", r"\1.5 \2", text, flags=re.I)  # "point five shares" is half a share, never five
     text = re.sub(r"\b(\d+)(?:st|nd|rd|th)(s?)\b", lambda m: _ORDINALS[m[1]] + m[2] if m[1] in _ORDINALS else m[0], text)
     text = _DOLLARS_AND_CENTS.sub(lambda m: f"${m['whole']}.{int(m['cents']):02d}", text)
     text = _SPOKEN_PRICE.sub(lambda m: f"{m['lead']} {m['whole']}.{m['cents']}", text)

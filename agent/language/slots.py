@@ -197,14 +197,15 @@ def _take_portion(text: Text, slots: Slots) -> None:
         slots.portion = Decimal(numerator) / Decimal(DENOMINATOR[m[2].lower().rstrip("s")])
 
 
-def _take_triggers(text: Text, slots: Slots) -> None:
-    """'if it drops to 150' on a buy is a limit at 150; 'sell if it drops below 300' is a stop at 300."""
+def _take_triggers(text: Text, slots: Slots, selling: bool = False) -> None:
+    """'if it drops to 150' on a buy is a limit at 150; 'sell if it drops below 300' is a stop at 300. `selling`: the
+    message around this clause sells ("If Meta goes below 650, please sell my shares")."""
     limits, stops = [], []
     for m in text.take(TRIGGER):
         wording = f"{m['sv'] or ''} {m['verb'] or ''} {m['dir'] or ''}"
         down, up = bool(TRIGGER_DOWN.search(wording)), bool(TRIGGER_UP.search(wording))
         price = to_decimal(m["p"])
-        if slots.sell and not slots.buy:
+        if (slots.sell or selling) and not slots.buy:
             (limits if up and not down else stops if down else limits).append(price)
         else:
             (stops if up and not down else limits).append(price)
@@ -233,11 +234,11 @@ def _take_stops(text: Text, slots: Slots) -> None:
     slots.stop_counts = tuple(to_decimal(q) for q in counts if q)
 
 
-def _take_amounts(text: Text, slots: Slots) -> None:
+def _take_amounts(text: Text, slots: Slots, selling: bool = False) -> None:
     for m in text.take(PERCENT):
         slots.portion = to_decimal(m["n"]) / 100
     slots.stop_words = bool(text.take(STOP_WORDS)) or bool(slots.stop_prices) or slots.trailing
-    _take_triggers(text, slots)
+    _take_triggers(text, slots, selling)
     slots.limit_prices += tuple(to_decimal(m["p"]) for pattern in LIMITS for m in text.take(pattern))
     slots.limit_without_price = bool(text.take(LIMIT_WORD)) and not slots.limit_prices
     found = [m for pattern in NOTIONALS for m in text.take(pattern)]
@@ -260,7 +261,8 @@ def placeholder(index: int) -> str:
     return PLACEHOLDER + chr(ord("A") + index % 26)
 
 
-def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool = False) -> Slots:
+def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool = False,
+               selling: bool = False) -> Slots:
     slots = Slots()
     work = Text(text)
     _take_brokers(work, brokers, slots)
@@ -280,7 +282,7 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
     slots.closing = bool(CLOSING.search(work.s))
     work.take(BUY)  # before the amounts: "get" is a buy verb only when a number follows it
     work.take(SELL)
-    _take_amounts(work, slots)
+    _take_amounts(work, slots, selling)
     slots.rest = work.s
     return slots
 

@@ -74,6 +74,7 @@ CHOICES = [
                           r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:fees?|costs?|commissions?)"
                           r"(?:,?\s+not\s+(?:the\s+)?speed)?",
                           r"(?:minimi[sz]e|save\s+on|keep\s+down)\s+(?:the\s+)?(?:fees?|costs?|commissions?)",
+                          r"(?:where|wherever|whichever)\s+(?:the\s+)?(?:fees?|costs?|commissions?)\s+(?:are|is)\s+(?:the\s+)?(?:lowest|least|smallest|cheapest)",
                           r"(?:less|least|fewer|lowest|lower|smallest|smaller)\s+(?:in\s+)?(?:fees?|commissions?|costs?)",
                           r"charges?\s+(?:less|the\s+least)", r"more\s+cheap|most\s+cheap")),
     ("fastest", keywords(r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
@@ -89,7 +90,7 @@ CHOICES = [
 
 PORTION_WORDS = [
     (Decimal(1), re.compile(r"\b(?:every\s+(?:one|single\s+one|share)\s+of|each\s+(?:one\s+)?of|all|everything|entire"
-                            r"|whole)\b(?:\s+of)?", re.I)),
+                            r"|whole|the\s+rest|the\s+remainder|what'?s\s+left|the\s+remaining(?:\s+shares)?)\b(?:\s+of)?", re.I)),
     (Decimal("0.5"), re.compile(r"\b(?:a\s+|one\s+)?half\b(?:\s+of)?", re.I)),
 ]
 FRACTION = re.compile(r"\b(a|one|two|three|1|2|3)\s+(thirds?|quarters?|fourths?|fifths?)\b(?:\s+of)?", re.I)
@@ -103,8 +104,8 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"(?:of\s+)?{PRICE}",
     rf"(?:\bat\b|@)\s*{PRICE}{PER_SHARE}(?:\s+or\s+(?:better|less|lower|below|under|cheaper|more|higher|above))?"
     r"(?:\s+(?:limit|lmt)(?:\s+order)?)?",
-    rf"\b(?:nothing|not|never)\s+(?:above|over|higher\s+than|more\s+than|past)\s*{PRICE}{PER_SHARE}",
-    rf"\b(?:nothing|not|never)\s+(?:below|under|lower\s+than|less\s+than)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:nothing|not|never)\s+(?:a\s+(?:penny|cent|dime|dollar)\s+|for\s+)?(?:above|over|higher\s+than|more\s+than|past)\s*{PRICE}{PER_SHARE}",
+    rf"\b(?:nothing|not|never)\s+(?:a\s+(?:penny|cent|dime|dollar)\s+|for\s+)?(?:below|under|lower\s+than|less\s+than)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:at\s+most|tops|at\s+least)\s*{PRICE}{PER_SHARE}",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:pay|spend|go)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
@@ -152,7 +153,7 @@ STOP_AT = [re.compile(p, re.I) for p in (
     rf"(?:\bat|@)\s*{PRICE}\s+(?:as\s+(?:a|the|my)\s+)?{_STOP}\b",
 )]
 # "trailing stop 5%", "trail by 5 percent", "5% trailing stop", "trl 3%"; in dollars: "trailing stop of $2", "trail $1.50"
-_TRAIL = r"(?:trail(?:ing)?|trl)(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?(?:\s+order)?"
+_TRAIL = r"(?:trail(?:ing)?|trl)(?:\s+an?)?(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?(?:\s+order)?"
 _TRAILING = r"(?:trail(?:ing)?|trl)(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?\b"
 TRAIL_PERCENT = [re.compile(p, re.I) for p in (
     rf"\b{_TRAIL}{_ON_SHARES}(?P<n>{NUM})\s*(?:%|percent\b|pct\b)",
@@ -191,9 +192,9 @@ BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|st
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
 SELL = keywords(r"sell(?:ing|s)?(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
                 r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of"
-                r"|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)")
+                r"|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)|get\s+me\s+out(?:\s+of)?")
 CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch|dispose\s+of"
-                   r"|get\s+out\s+of|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)")
+                   r"|get\s+out\s+of|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)|get\s+me\s+out(?:\s+of)?")
 # "not buy", "don't want to sell": a verb that is denied is no verb
 DENIED_VERB = keywords(r"(?:not|never|don'?t|do\s+not|no|without)\s+(?:to\s+|want\s+to\s+|wanna\s+)?(?:buy(?:ing)?|sell(?:ing)?|purchas\w*|trad\w*)")
 # a verb in a wish or a plan, not an order: "I should just buy the stock", "I'm thinking about buying"
@@ -220,7 +221,8 @@ OPTIONS = re.compile(r"\b(?:call|put)\s+options?\b|\boptions?\s+(?:contracts?|ch
                      r"|\b(?:covered\s+call|iron\s+condor|straddle|strangle|leaps)\b|\bstrike\s+(?:price\s+)?(?:of\s+)?\$?\d", re.I)
 CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off",
                   r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
-                  r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b", r"take\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid)\s+(?:off|down)\b",
+                  r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b",
+                  r"forget\s+(?:about\s+)?(?:my|the|that)\s+(?:\w+\s+){0,3}?orders?\b", r"take\s+(?:it|that|them|the\s+order)\s+back", r"take\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid)\s+(?:off|down)\b",
                   r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
                   r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
@@ -252,7 +254,7 @@ AMEND = re.compile(
     r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
 
 # Changing an order that is still working: "change my Chipotle limit to 52", "move my stop up to 310"
-REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten"
+REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten|make"
                         r"|loosen|revise|alter|replace|switch")
 ORDER_PART = keywords(r"orders?|limit|lmt|stop|stp|trail(?:ing)?(?:\s+stop)?|bid|offer|price|px")
 
@@ -267,6 +269,7 @@ INFO_KINDS = [
                              r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent)\b.*\bfees?")),
     (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed")),
     (IntentKind.ORDERS, keywords(r"orders?|trades|trade history|fills?|executions?|transactions?|queued|pending",
+                            r"(?:still|anything)\s+open|waiting\s+to\s+(?:be\s+)?fill\w*|unfilled|working",
                             r"what did i (?:buy|sell)", r"did my .* (?:fill|go through|execute)")),
     (IntentKind.PORTFOLIO, keywords(r"portfolios?|positions?|holdings?|what am i holding|my (?:stocks|shares)|how many",
                                r"what (?:do|did) i (?:own|hold|have)|do i (?:own|hold|have)|how am i doing",
@@ -312,5 +315,6 @@ REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "good great fine please that"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
-    "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today"))
+    "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
+    "moment once least most"))
 

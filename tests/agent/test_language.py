@@ -324,6 +324,13 @@ STOPS = [
     ("put a trailing stop on my fedex", asks("trail")),
     ("set a stop loss on my apple", asks("what price", "stop")),
     ("short 30 GME on velocity and put a 5% trailing stop on it", asks("short selling")),
+    ("if best buy drops under 68 get me out", sell("BBY", order_type="stop", stop_price=D(68), **WHOLE)),
+    ("trail a stop $25 behind my meta", sell("META", order_type="trailing_stop", trail_price=D(25), **WHOLE)),
+    ("If Meta goes below 650, please sell my shares, but not for less than 640. This is only for today.",
+     sell("META", portion=D(1), order_type="stop_limit", stop_price=D(650), limit_price=D(640))),
+    ("on velocity: 20 arista limit 135, take profit 160, stop 125",
+     buy("ANET", quantity=D(20), order_type="limit", limit_price=D(135), take_profit_price=D(160),
+         stop_loss_price=D(125), brokers=(VE,))),
 ]
 # Changing an order that is still working (the planner finds it; in a chat, "make it 20" changes the last one).
 REPLACES = [
@@ -334,6 +341,7 @@ REPLACES = [
     ("bump my dell limit up to 100", kind(IntentKind.REPLACE, symbol_text="DELL", limit_price=D(100))),
     ("change the limit on that order to $49.50", kind(IntentKind.REPLACE, order_ref=None, limit_price=D("49.5"))),
     ("change my AMD order", asks("what should i change")),
+    ("make that starbucks order 35 shares instead of 20", kind(IntentKind.REPLACE, symbol_text="SBUX", quantity=D(35))),
 ]
 # Not orders at all: options are refused like short sales.
 REFUSALS = [
@@ -489,8 +497,34 @@ def resolve_alone(intent: Intent) -> Intent:
     ("buy 10 AAPL and 5 MSFT, msft on velocity", [("AAPL", D(10), ()), ("MSFT", D(5), (VE,))]),
     ("$500 each spy qqq iwm", [("SPY", None, ()), ("QQQ", None, ()), ("IWM", None, ())]),
     ("buy 5 tesla and 10 rivian, wait no, make the rivian 20", [("TSLA", D(5), ()), ("RIVN", D(20), ())]),
+    ("Please buy fifty shares of Comcast on TradeSphere and the same again on Velocity.",
+     [("CMCSA", D(50), (TS,)), ("CMCSA", D(50), (VE,))]),
 ])
 def test_lists_of_buys_take_the_side_and_brokers_said_for_them(message, orders):
     intents = read_request(message, BROKERS)
     assert [(i.kind, i.side) for i in intents] == [(IntentKind.ORDER, "buy")] * len(orders), intents
     assert [(i.symbol_text, i.quantity, i.brokers) for i in intents] == orders
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("put two and a half grand into walmart, wherever the fees are lowest",
+     buy("WMT", notional=D(2500), broker_choice="cheapest")),
+    ("get me out of AMD completely, both accounts", sell("AMD", portion=D(1), brokers=BOTH, broker_choice="all")),
+    ("sell the 20 netflix but not a penny below 118", sell("NFLX", quantity=D(20), order_type="limit", limit_price=D(118))),
+    ("sell the rest too", sell(None, portion=D(1), refers="missing")),
+    ("actually forget the target order", kind(IntentKind.CANCEL, symbol_text="TGT")),
+    ("The order for Lockheed Martin, I want to take it back, please.", kind(IntentKind.CANCEL, symbol_text="LMT")),
+    ("anything still open out there?", kind(IntentKind.ORDERS, symbol_text=None)),
+    ("Do I have any orders which are still waiting to be filled?", kind(IntentKind.ORDERS, symbol_text=None)),
+    ("Please show me what positions I am holding at present.", kind(IntentKind.PORTFOLIO, brokers=())),
+])
+def test_what_busy_and_formal_writers_type(message, expected):
+    [intent] = read_request(message, BROKERS)
+    check(intent, expected)
+
+
+def test_a_story_year_is_no_share_count_and_two_questions_get_two_answers():
+    [trail] = read_request("he lost a lot in 2022. So please, put a trailing stop of 5 percent on my Meta shares.", BROKERS)
+    assert (trail.order_type, trail.trail_percent, trail.quantity, trail.portion) == ("trailing_stop", D(5), None, D(1))
+    kinds = [i.kind for i in read_request("how much cash do i have on each broker? and which one's cheaper", BROKERS)]
+    assert kinds == [IntentKind.ACCOUNT, IntentKind.COMPARE_BROKERS]
