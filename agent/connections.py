@@ -7,8 +7,10 @@ owner closes it and opens a new one in the same task (anyio requires that a conn
 that opened it). Connecting needs no agents SDK: its server objects, built only when an agent needs them
 (`servers()`), share each link's live session, so the brokers connect while the SDK is not even imported.
 
-Local mode spawns `python -m brokers serve <id> --practice-clock` over stdio; remote mode reaches a gateway over
-SSE or streamable HTTP with the API key header.
+Local mode spawns `python -m brokers serve <id> --practice-clock` and talks MCP over its stdin/stdout; remote mode
+reaches a gateway over SSE or streamable HTTP with the API key header. The local transport is a small one of our own
+(`process_streams`) rather than MCP's `stdio_client` for one reason: it takes a process that is already running, so
+a broker can be spawned before the MCP client (about a second to import) is loaded, and the two start-ups overlap.
 """
 
 from __future__ import annotations
