@@ -106,3 +106,37 @@ def test_run_waits_on_the_portal_and_a_timeout_cancels_the_coroutine(tmp_path):
     finally:
         conns.close()
     conns.close()  # twice is harmless
+
+
+def _brokers_on(data_dir) -> list[int]:
+    """Broker processes whose environment names this data dir."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmd, open(f"/proc/{pid}/environ", "rb") as env:
+                if b"brokers\x00serve" in cmd.read() and f"TRADING_DATA_DIR={data_dir}".encode() in env.read():
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_local_broker_spawned_before_the_mcp_import_answers_and_ends_with_its_connections(tmp_path):
+    """The broker process is started first, the MCP client loaded after; tool calls work over our stdio transport,
+    and closing the connections leaves no broker process behind."""
+    from market_times import OPEN
+
+    conns = BrokerConnections(AgentSettings(data_dir=tmp_path, now=OPEN), brokers=[BrokerEntry("tradesphere", "TradeSphere")],
+                              paint_first=True)
+    try:
+        conns.start(wait=False)
+        conns.page_painted()
+        conns.wait_ready()
+        assert [s.state for s in conns.statuses()] == ["connected"]
+        assert conns.call("tradesphere", "get_account")["cash"] == "100000.00"
+        assert len(_brokers_on(tmp_path)) == 1
+    finally:
+        conns.close()
+    assert _brokers_on(tmp_path) == []
