@@ -492,10 +492,33 @@ def _fan_out(ctx: TurnContext, targets: list[str], tool: str, args: dict | None 
     return {b: ctx.result(b, tool, **(args or {})) for b in targets}
 
 
+_TIF_WORDS = {"opg": "at the open", "cls": "at the close", "gtc": "good till cancelled", "day": "today"}
+
+
+def _waiting(ctx: TurnContext, broker: str) -> str:
+    """'2 orders waiting: buy 10 AAPL at the open (queued); ...' from the broker's active orders, or ''."""
+    result = ctx.result(broker, "list_orders", status="active")
+    orders = result.data.get("orders", []) if result is not None and result.ok else []
+    if not orders:
+        return ""
+    described = []
+    for o in orders:
+        kind = str(o.get("order_type") or "market").replace("_", "-")
+        price = next((f" {label} {dollars(o[key])}" for key, label in (("limit_price", "limit"), ("stop_price", "stop"))
+                      if o.get(key)), "")
+        size = number(o.get("quantity")) if o.get("quantity") else dollars(o.get("notional"))
+        described.append(f"{o.get('side')} {size} {o.get('symbol')} {kind}{price} "
+                         f"{_TIF_WORDS.get(str(o.get('time_in_force')), o.get('time_in_force'))} ({o.get('status')})")
+    return f" {len(orders)} order{'s' if len(orders) > 1 else ''} waiting: {'; '.join(described)}."
+
+
 def _portfolio(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
-    results = _fan_out(ctx, list(intent.brokers) or ctx.all_ids, "get_portfolio_summary")
-    if isinstance(results, list):
-        return results
+    targets = list(intent.brokers) or ctx.all_ids
+    calls = ctx.missing([ToolCall(b, tool, args) for b in targets
+                         for tool, args in (("get_portfolio_summary", {}), ("list_orders", {"status": "active"}))])
+    if calls:
+        return calls
+    results = {b: ctx.result(b, "get_portfolio_summary") for b in targets}
     lines, total = [], Decimal(0)
     for broker, result in results.items():
         if not result.ok:
@@ -509,7 +532,7 @@ def _portfolio(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         ) or "no positions"
         lines.append(
             f"{ctx.name(broker)}: equity {dollars(account['equity'])}, cash {dollars(account['cash'])}, "
-            f"unrealized P&L {dollars(account['unrealized_pnl'])}; {held}."
+            f"unrealized P&L {dollars(account['unrealized_pnl'])}; {held}.{_waiting(ctx, broker)}"
         )
     if len(results) > 1:
         lines.append(f"Combined equity: {dollars(total)}.")

@@ -173,3 +173,20 @@ def test_a_commission_question_with_a_count_and_a_stock_never_places_an_order():
     for text in ("What commission I pay for 100 Ford on Velocity?", "100 Ford on Velocity, how much commission?",
                  "what would ten shares of costco run me"):
         assert all(i.kind.value != "order" for i in intents(text)), text
+
+
+def test_a_portfolio_answer_mentions_the_orders_still_waiting():
+    def answer(call: ToolCall) -> ToolResult:
+        if call.tool == "get_portfolio_summary":
+            account = {"equity": "100000.00", "cash": "100000.00", "unrealized_pnl": "0.00"}
+            return ToolResult(call.broker, call.tool, {}, True, {"account": account, "positions": []}, "")
+        assert call.tool == "list_orders" and call.arguments == {"status": "active"}, call
+        orders = [{"id": "q1", "side": "buy", "quantity": "100", "symbol": "AAPL", "order_type": "market",
+                   "time_in_force": "opg", "status": "queued"}] if call.broker == TS else []
+        return ToolResult(call.broker, call.tool, dict(call.arguments), True, {"orders": orders}, "")
+
+    step = run_to_orders("show me portfolios from both brokers", answer)
+    assert isinstance(step, Reply)
+    ts_line, ve_line = step.text.splitlines()[:2]
+    assert "no positions" in ts_line and "1 order waiting: buy 100 AAPL market at the open (queued)" in ts_line
+    assert "waiting" not in ve_line
