@@ -21,14 +21,16 @@ COLOUR = "orange"
 
 
 def market(conns) -> dict | None:
-    """The market clock as the first connected broker sees it now (open/closed, next open and close, practice)."""
+    """The market clock now (open/closed, next open and close, practice) as the connected brokers see it: the practice
+    clock's when one follows it (a broker with a clock of its own, like Alpaca's, never does), else the first's."""
+    markets = []
     for status in conns.statuses():
         if status.connected:
             try:
-                return conns.call(status.id, "get_broker_profile").get("market")
+                markets.append(conns.call(status.id, "get_broker_profile").get("market") or {})
             except Exception:  # a broker that stopped answering shows up in its status line
                 continue
-    return None
+    return next((m for m in markets if m.get("practice")), markets[0] if markets else None)
 
 
 def when(iso: str) -> str:
@@ -42,15 +44,17 @@ def label(clock: dict) -> str:
 
 
 def move(conns, action: str) -> str | None:
-    """Ask a local broker to move the shared clock; None when done, else why not (shown to the person)."""
+    """Ask a local broker that serves the practice clock to move it (one move moves it for all: they share the
+    file); None when done, else why not (shown to the person)."""
+    problem = "no broker is connected yet"
     for status in conns.statuses():
         if status.connected:
             try:
                 conns.call(status.id, TOOL, {"action": action})
                 return None
-            except AgentError as exc:
-                return str(exc)
-    return "no broker is connected yet"
+            except AgentError as exc:  # e.g. a broker with a clock of its own: the next one may serve it
+                problem = str(exc)
+    return problem
 
 
 def _jump(conns, action: str) -> None:
