@@ -100,7 +100,8 @@ def settings_section(connections, remote: bool) -> None:
     practising = bool(clock and clock.get("practice"))
     choice = st.radio("Clock", MODES, index=1 if practising else 0, horizontal=True, disabled=clock is None,
                       help="Practice starts at the next session open and moves only when you jump it. Both brokers "
-                           "follow it; queued orders fill at the open you jump to, as they would in real time.")
+                           "follow it; queued orders fill at the open you jump to, as they would in real time. Back "
+                           "in real time the books keep what happened in practice.")
     if clock is None:
         st.caption("The brokers are still connecting.")
     elif (choice == "Practice") != practising:
