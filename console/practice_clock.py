@@ -95,7 +95,11 @@ def settings_section(connections, remote: bool) -> None:
         st.caption("A gateway's brokers keep the market's clock; the practice clock is for the local brokers.")
         st.radio("Clock", MODES, index=0, horizontal=True, disabled=True)
         return
-    conns = connections()
+    try:
+        conns = connections()
+    except AgentError as exc:  # e.g. brokers that cannot start: the sidebar says why
+        st.caption(f"The practice clock needs the local brokers: {exc}")
+        return
     clock = market(conns)
     practising = bool(clock and clock.get("practice"))
     choice = st.radio("Clock", MODES, index=1 if practising else 0, horizontal=True, disabled=clock is None,

@@ -49,7 +49,7 @@ with st.form("settings"):
 for problem in load_settings_file()[1]:
     st.warning(f"In {settings_path().name}: {problem}; the default is used until you save.")
 
-practice_clock.settings_section(connections, remote=bool(saved["gateway_url"]))
+practice_clock.settings_section(connections, remote=bool(load_saved()["gateway_url"]))  # as saved just now
 
 st.markdown("**Keys** (stored with keyring, never shown again)")
 for name, label in (("api_key", "Gateway API key"), ("openai_api_key", "OpenAI API key"),
