@@ -281,8 +281,12 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         return clarify(f"Your {last.side} order for {_shown(last)} already filled, so it can't be changed. For more "
                        f"shares, say how many as a new order, for example 'buy 5 more {last.symbol_text}'.")
     if intent.kind is IntentKind.CANCEL and intent.refers == "pronoun" and state.order_ids:
-        broker, order_id = state.order_ids[-1]
-        return replace(intent, order_ref=order_id, brokers=intent.brokers or (broker,), refers=None)
+        # "cancel it": the last order placed (on the broker named, when one was: "cancel the one with Velocity")
+        mine = [(b, o) for b, o in state.order_ids if not intent.brokers or b in intent.brokers]
+        if not mine:
+            return replace(intent, refers=None)
+        broker, order_id = mine[-1]
+        return replace(intent, order_ref=order_id, brokers=(broker,), refers=None)
     if intent.kind is IntentKind.QUOTE and intent.refers == "pronoun":
         if state.symbol is None:
             return clarify("Which stock do you want a quote for? For example: 'what is Apple trading at?'")

@@ -73,9 +73,11 @@ _THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|po
                            r"(?:bought|have|own|hold|got)\b", re.I)
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?P<n>first|second|third|last|former|latter|1st|2nd|3rd)(?:\s+(?:one|stock|company|of\s+them))?$"
                       r"|^(?:the\s+)?(?P<m>first|second|third|last|former|latter|1st|2nd|3rd)\s+one\b")
-_DESCRIBED = re.compile(r"(?:^|\bof\s+)(?:the\s+)?(?P<w>[a-z][\w&'.-]{2,})\s+one$")
+_DESCRIBED = re.compile(r"(?:^|\bof\s+)(?:the\s+)?(?!(?:this|that|which|same|right|new|next|only|big|good|cheap\w*|fast\w*"
+                        r"|quick\w*|expensive|discount|like|love|want)\s)(?P<w>[a-z][\w&'.-]{2,})\s+one$")
 _ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "former": "first", "latter": "last"}
-_ORDER_NOUN = re.compile(r"\b(?:orders?|trades?|limits?|stops?|bids?|offers?|buys?|sells?|purchases?)\b", re.I)
+_ORDER_NOUN = re.compile(r"\b(?:orders?|trades?|limits?|stops?|bids?|offers?|buys?|sells?|purchases?|open|pending|working"
+                         r"|queued|outstanding|waiting)\b", re.I)
 _FEES = re.compile(r"\b(?:commissions?|comms?|fees?|charges?)\b", re.I)
 # a verbless "100 Ford on Velocity" is a buy, but not inside a question about what it costs
 _ASKS_COST = re.compile(r"\b(?:commissions?|comms?|fees?|costs?|charges?|how\s+much|price\s+of|estimate\w*)\b", re.I)
@@ -336,7 +338,8 @@ def _side(clause: Clause) -> str | None:
         return "sell"  # "stop loss on my apple at 200", "trailing stop 5% HIMS": an exit for shares held
     if (slots.notionals or slots.quantities) and slots.companies and _IMPLIED_BUY.search(slots.cls):
         return "buy"  # "1.5k in Microsoft", "put two grand in Visa", "go with that broker for 15 Pfizer"
-    if slots.companies and not clause.asking and not _ASKS_COST.search(slots.cls) and (_DOLLARS_OF.search(slots.cls) or (
+    asks_cost = _ASKS_COST.search(slots.cls) and re.search(r"\?|\b(?:how|what|which|estimate\w*|quote)\b", clause.message, re.I)
+    if slots.companies and not clause.asking and not asks_cost and (_DOLLARS_OF.search(slots.cls) or (
             (slots.quantities or slots.notionals) and (_ORDER_WORDS.search(clause.message) or slots.limit_prices or slots.tif))):
         return "buy"  # "$5k NVDA mkt", "2 grand XOM", "50 AMD mkt velo"
     return None
@@ -431,7 +434,7 @@ def _cancel(clause: Clause) -> Intent | None:
     side = "buy" if re.search(r"\bbuy\b", slots.cls) else "sell" if re.search(r"\bsell\b", slots.cls) else None
     verb = CANCEL.search(slots.cls)
     after = slots.cls[verb.start():] if verb else slots.cls  # "that we cancel some subscriptions": "that" is no order
-    pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those)\b", after)
+    pronoun = not ids and not symbol and not everything and re.search(r"\b(?:it|that|this|them|those|one)\b", after)
     if left and not (ids or symbol or slots.companies or everything or pronoun or _ORDER_NOUN.search(slots.cls)):
         return None  # "we cancel some of the streaming subscriptions": a story, not an order to cancel
     return Intent(kind=IntentKind.CANCEL, side=side, symbol_text=symbol, order_ref=ref, brokers=slots.brokers,

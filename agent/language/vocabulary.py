@@ -316,5 +316,5 @@ REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
-    "moment once least most"))
+    "moment once least most two three both these those"))
 
