@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -89,6 +90,34 @@ def tool_payload(result: Any) -> dict:
         return parsed if isinstance(parsed, dict) else {"result": parsed}
     except (json.JSONDecodeError, TypeError):
         return {"text": text}
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except (InvalidOperation, ValueError):
+        return str(a) == str(b)
+
+
+def confirmation_preview(result: Any, sent: dict) -> dict | None:
+    """The broker's confirmation preview in `result` ("confirmation_required" with a token), when the arguments it
+    will run with are the ones that were sent (and so approved); else None."""
+    payload = tool_payload(result)
+    if getattr(result, "is_error", False) or payload.get("status") != "confirmation_required":
+        return None
+    arguments, token = payload.get("arguments"), payload.get("confirmation_token")
+    if not isinstance(arguments, dict) or not token:
+        return None
+    given = {k: v for k, v in sent.items() if v is not None and k != "confirmation_token"}
+    filled_in = {k: v for k, v in arguments.items() if k not in given}
+    if (set(given) - set(arguments) or not all(_same_value(given[k], arguments[k]) for k in given)
+            or any(_TOOL_DEFAULTS.get(k) != v for k, v in filled_in.items())):
+        return None  # the broker would run something other than what the person approved: show its preview instead
+    return payload
+
+
+_TOOL_DEFAULTS = {"order_type": "market", "time_in_force": "day"}
+"""What the order tools fill in when not given: a preview may name them."""
 
 
 def result_text(result: Any) -> str:
@@ -204,6 +233,16 @@ class BrokerLink:
                 await self.reconnect(generation)
                 continue
             self.latency_ms = (time.perf_counter() - started) * 1000
+            preview = confirmation_preview(result, arguments)
+            if preview is not None:
+                # a broker that confirms in the server (TRADING_CONFIRM_ORDERS=token, or elicit falling back to it
+                # for a client that cannot be asked) sent a preview: the person already approved this very call
+                # on its card, so it is confirmed with the token, for exactly the arguments the preview names
+                confirmed = {**preview["arguments"], "confirmation_token": preview["confirmation_token"]}
+                log.info("broker %s %s: confirmed the preview the person approved", self.entry.id, tool)
+                if via is not None:
+                    return await via(tool, confirmed, meta)
+                return await self.session.call_tool(tool, confirmed, meta=meta)
             return result
         raise AssertionError("unreachable")
 

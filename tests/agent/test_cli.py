@@ -75,3 +75,26 @@ def test_yes_approves_every_order_of_a_message_and_the_conversation_carries_on(t
     second = run_cli("--json", "--yes", "--session", "s", "now dump half of the visa", data_dir=tmp_path)
     [sold] = [c for c in json.loads(second.stdout.strip().splitlines()[-1])["tool_calls"] if c["tool"] == "place_order"]
     assert (sold["server"], sold["arguments"]) == ("tradesphere", {"symbol": "V", "side": "sell", "quantity": "10"})
+
+
+def test_an_approved_order_through_a_gateway_that_confirms_in_the_server_is_placed_once(tmp_path):
+    """The gateway's brokers run with TRADING_CONFIRM_ORDERS=elicit (the default); this client cannot be asked, so
+    the broker answers with a token preview: --yes is the person's approval of that very order, and the agent
+    confirms it with the token. One order, filled; nothing else placed."""
+    from gateway_process import GatewayProcess, process_env
+
+    key = "cli-gateway-test-key-0123456789"
+    (tmp_path / "gateway").mkdir()
+    env = process_env(API_KEY=key, TRADING_DATA_DIR=str(tmp_path / "gateway"), TRADING_NOW=OPEN,
+                      TRADING_CONFIRM_ORDERS="elicit")
+    with GatewayProcess.uvicorn(env, tmp_path / "gateway.log") as gateway:
+        out = run_cli("--json", "--yes", "--remote", gateway.url, "buy 1 AAPL on velocity", data_dir=tmp_path / "cli",
+                      extra_env={"TRADING_API_KEY": key})
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        [placed] = [c for c in result["tool_calls"] if c["tool"] == "place_order"]
+        assert placed["output"]["status"] == "filled" and placed["output"]["environment"] == "paper", placed
+        listed = run_cli("--json", "--remote", gateway.url, "show my order history", data_dir=tmp_path / "cli",
+                         extra_env={"TRADING_API_KEY": key})
+        history = json.loads(listed.stdout.strip().splitlines()[-1])["reply"]
+        assert history.count("AAPL") == 1, history

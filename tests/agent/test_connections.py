@@ -140,3 +140,51 @@ def test_a_local_broker_spawned_before_the_mcp_import_answers_and_ends_with_its_
     finally:
         conns.close()
     assert _brokers_on(tmp_path) == []
+
+
+class ConfirmingBroker:
+    """A broker in token mode: an order call without a token gets a preview; with the preview's token it executes."""
+
+    def __init__(self, preview_arguments: dict | None = None):
+        self.calls: list[dict] = []
+        self.preview_arguments = preview_arguments
+
+    async def open(self, _stack):
+        return SimpleNamespace(session=SimpleNamespace(call_tool=lambda name, arguments=None, meta=None:
+                                                       self.answer(name, dict(arguments or {}))))
+
+    async def answer(self, name: str, arguments: dict):
+        self.calls.append(arguments)
+        if name == "get_broker_profile":
+            return SimpleNamespace(structured_content={"name": "Fake"}, content=[], is_error=False)
+        if "confirmation_token" not in arguments:
+            preview = {"status": "confirmation_required", "confirmation_token": "tok-1",
+                       "arguments": self.preview_arguments or {"order_type": "market", "time_in_force": "day",
+                                                               **{k: str(v) for k, v in arguments.items()}}}
+            return SimpleNamespace(structured_content=preview, content=[], is_error=False)
+        assert arguments["confirmation_token"] == "tok-1"
+        return SimpleNamespace(structured_content={"id": "o-1", "status": "filled"}, content=[], is_error=False)
+
+
+async def test_an_approved_order_is_confirmed_with_the_token_of_the_brokers_preview():
+    fake = ConfirmingBroker()
+    link = BrokerLink(BrokerEntry("fake", "Fake"), "streamable-http", fake.open)
+    owner = asyncio.create_task(link.own())
+    result = await link.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": 10})
+    assert result.structured_content == {"id": "o-1", "status": "filled"}
+    first, second = fake.calls[-2:]
+    assert "confirmation_token" not in first and second["confirmation_token"] == "tok-1"
+    assert second["client_order_id"] == first["client_order_id"]  # the same order, never a second one
+    await link.close()
+    await owner
+
+
+async def test_a_preview_for_other_arguments_than_were_approved_is_not_confirmed():
+    fake = ConfirmingBroker(preview_arguments={"symbol": "AAPL", "side": "buy", "quantity": "100"})
+    link = BrokerLink(BrokerEntry("fake", "Fake"), "streamable-http", fake.open)
+    owner = asyncio.create_task(link.own())
+    result = await link.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": 10, "client_order_id": "c1"})
+    assert result.structured_content["status"] == "confirmation_required"  # shown, not confirmed
+    assert all("confirmation_token" not in c for c in fake.calls)
+    await link.close()
+    await owner
