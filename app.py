@@ -10,7 +10,7 @@ import streamlit as st
 
 from console import practice_clock
 from console.display import model_in_use
-from console.services import agent_settings, connections, money, page_painted, warm_up
+from console.services import agent_settings, connections, money, page_painted
 
 st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
 st.markdown(
@@ -55,8 +55,7 @@ def broker_lines(conns, polling: bool) -> None:
             st.caption(status.last_error)
     if not conns.ready:
         return
-    if polling:  # they have just come up: draw every page with them, and load the agents SDK meanwhile
-        warm_up()
+    if polling:  # they have just come up: draw every page with them (the agents SDK loads after that run)
         st.rerun()
     # The market clock now, asked of a connected broker on every rerun, so "closes in" moves with time instead of
     # showing the moment the broker connected.

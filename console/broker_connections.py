@@ -100,9 +100,13 @@ def warm_up() -> None:
 
 
 def page_painted() -> None:
-    """The end of a script run: whatever the brokers deferred until the page was drawn may go ahead."""
+    """The end of a script run: whatever waited for the page to be drawn may go ahead (the brokers' MCP client, and
+    once they are up the agents SDK, so that loading it never slows the run that shows them connected)."""
     with contextlib.suppress(Exception):  # no brokers (a configuration error): the page said so already
-        connections().page_painted()
+        conns = connections()
+        conns.page_painted()
+        if conns.ready:
+            warm_up()
 
 
 def reset_connections() -> None:
