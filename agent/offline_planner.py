@@ -169,9 +169,9 @@ def _order_arguments(intent: Intent, symbol: str, quantity: Decimal | None) -> d
         args["notional"] = number(intent.notional)
     if intent.order_type != "market":
         args["order_type"] = intent.order_type
-    for field in ("limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price"):
-        if getattr(intent, field) is not None:
-            args[field] = number(getattr(intent, field))
+    for price in ("limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price"):
+        if getattr(intent, price) is not None:
+            args[price] = number(getattr(intent, price))
     if intent.time_in_force != "day":
         args["time_in_force"] = intent.time_in_force
     return args
@@ -430,7 +430,7 @@ _CHANGES = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_pri
 
 
 def _changes(intent: Intent) -> dict:
-    args = {field: number(getattr(intent, field)) for field in _CHANGES if getattr(intent, field) is not None}
+    args = {name: number(getattr(intent, name)) for name in _CHANGES if getattr(intent, name) is not None}
     if intent.tif_stated:
         args["time_in_force"] = intent.time_in_force
     return args

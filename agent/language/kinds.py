@@ -579,13 +579,13 @@ def replacement(slots: Slots) -> dict:
 def _replace(clause: Clause) -> Intent | None:
     """'change my Chipotle limit to 52', 'move the stop on my Tesla up to 310', 'modify the Nike order to 30 shares'."""
     slots = clause.slots
-    if not REPLACE_VERB.search(slots.cls) or not ORDER_PART.search(slots.cls) or slots.buy or slots.sell or clause.asking:
-        return None
     symbols = list(dict.fromkeys(m.company.symbol for m in slots.companies))
+    # "make that starbucks order 35 shares": "make" changes an order only when the order is named
+    verb = REPLACE_VERB.search(slots.cls) or (symbols and re.search(r"\bmake\b", slots.cls))
+    if not verb or not ORDER_PART.search(slots.cls) or slots.buy or slots.sell or clause.asking:
+        return None
     if not symbols and not re.search(r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer|price|px)\b.*\b(?:to|at|@)\b", slots.cls):
         return None  # "make it 20" and its kind: the last order of this chat, a follow-up
-    if not symbols and not re.search(r"\b(?!make\b)(?:%s)\b" % REPLACE_VERB.pattern, slots.cls):
-        return None  # "make it a limit at 180": the last order of this chat, a follow-up
     changes = replacement(slots)
     if len(symbols) > 1:
         return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")

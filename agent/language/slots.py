@@ -49,12 +49,12 @@ from agent.language.vocabulary import (
     TAKE_PROFIT,
     TIF,
     TOMORROW,
-    TRIGGER,
-    TRIGGER_DOWN,
-    TRIGGER_UP,
     TRAIL_PERCENT,
     TRAIL_PRICE,
     TRAIL_WORD,
+    TRIGGER,
+    TRIGGER_DOWN,
+    TRIGGER_UP,
 )
 
 PLACEHOLDER = "QZC"

@@ -254,7 +254,7 @@ AMEND = re.compile(
     r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
 
 # Changing an order that is still working: "change my Chipotle limit to 52", "move my stop up to 310"
-REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten|make"
+REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten"
                         r"|loosen|revise|alter|replace|switch")
 ORDER_PART = keywords(r"orders?|limit|lmt|stop|stp|trail(?:ing)?(?:\s+stop)?|bid|offer|price|px")
 
