@@ -501,15 +501,18 @@ def _waiting(ctx: TurnContext, broker: str) -> str:
     orders = result.data.get("orders", []) if result is not None and result.ok else []
     if not orders:
         return ""
-    described = []
-    for o in orders:
-        kind = str(o.get("order_type") or "market").replace("_", "-")
-        price = next((f" {label} {dollars(o[key])}" for key, label in (("limit_price", "limit"), ("stop_price", "stop"))
-                      if o.get(key)), "")
-        size = number(o.get("quantity")) if o.get("quantity") else dollars(o.get("notional"))
-        described.append(f"{o.get('side')} {size} {o.get('symbol')} {kind}{price} "
-                         f"{_TIF_WORDS.get(str(o.get('time_in_force')), o.get('time_in_force'))} ({o.get('status')})")
+    described = [f"{order_words(o)} ({o.get('status')})" for o in orders]
     return f" {len(orders)} order{'s' if len(orders) > 1 else ''} waiting: {'; '.join(described)}."
+
+
+def order_words(order: dict) -> str:
+    """'buy 100 AAPL market at the open', 'sell 20 TSLA stop $300.00 good till cancelled': an order as a trader says it."""
+    kind = str(order.get("order_type") or "market").replace("_", "-")
+    price = next((f" {label} {dollars(order[key])}" for key, label in (("limit_price", "limit"), ("stop_price", "stop"))
+                  if order.get(key)), "")
+    size = number(order.get("quantity")) if order.get("quantity") else dollars(order.get("notional"))
+    timing = _TIF_WORDS.get(str(order.get("time_in_force")), order.get("time_in_force"))
+    return f"{order.get('side')} {size} {order.get('symbol')} {kind}{price} {timing}"
 
 
 def _portfolio(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
@@ -596,8 +599,7 @@ def _orders(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         if not result.ok:
             return Reply(_error_text(result))
         for o in result.data.get("orders", []):
-            size = number(o.get("quantity")) if o.get("quantity") else dollars(o.get("notional"))
-            lines.append(f"- {ctx.name(broker)} {o['id']}: {o['side']} {size} {o['symbol']} {o['order_type']} {o['time_in_force']} — {o['status']}")
+            lines.append(f"- {ctx.name(broker)} {o['id']}: {order_words(o)} — {o['status']}")
     if not lines:
         return Reply("You have no queued or open orders." if active else "You have no orders yet.")
     header = "Your queued and open orders:" if active else "Your recent orders:"
