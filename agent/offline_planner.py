@@ -404,17 +404,12 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     listing = {"status": "active"}
     if intent.symbol_text and intent.order_ref in (None, "all"):
         listing["symbol"] = intent.symbol_text
-    calls = ctx.missing([ToolCall(b, "list_orders", dict(listing)) for b in targets])
-    if calls:
-        return calls
-    matches = []
-    for broker in targets:
-        result = ctx.result(broker, "list_orders", **listing)
-        if not result.ok:
-            return Reply(_error_text(result))
-        for order in result.data.get("orders", []):
-            if intent.order_ref in (None, "all") or intent.order_ref in (order.get("id"), order.get("client_order_id")):
-                matches.append((broker, order))
+    results = _fan_out(ctx, targets, "list_orders", listing)
+    if isinstance(results, list):
+        return results
+    matches = _matching_orders(results, intent.order_ref)
+    if isinstance(matches, Reply):
+        return matches
     what = f"{intent.symbol_text} " if intent.symbol_text else ""
     if not matches:
         return Reply(f"You have no queued or open {what}orders to cancel.")
@@ -422,6 +417,18 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         listed = "; ".join(f"{o['id']} at {ctx.name(b)}: {o['side']} {number(o.get('quantity') or o.get('notional'))} {o['symbol']} ({o['status']})" for b, o in matches)
         return Reply(f"You have {len(matches)} matching orders: {listed}. Which one should I cancel? Say 'cancel order <id>' or 'cancel all my orders'.")
     return [ToolCall(b, "cancel_order", {"order_id": o["id"]}) for b, o in matches]
+
+
+def _matching_orders(results: dict[str, ToolResult], order_ref: str | None) -> list[tuple[str, dict]] | Reply:
+    """(broker, order) of the active orders each broker listed that `order_ref` names (every one for None or "all"),
+    or the first broker's error."""
+    matches = []
+    for broker, result in results.items():
+        if not result.ok:
+            return Reply(_error_text(result))
+        matches += [(broker, o) for o in result.data.get("orders", [])
+                    if order_ref in (None, "all", o.get("id"), o.get("client_order_id"))]
+    return matches
 
 
 # ---------------------------------------------------------------------------------------- replace
@@ -461,16 +468,12 @@ def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         return [ToolCall(intent.brokers[0], "replace_order", {"order_id": intent.order_ref, **changes})]
     targets = [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids
     listing = {"status": "active"} | ({"symbol": intent.symbol_text} if intent.symbol_text else {})
-    calls = ctx.missing([ToolCall(b, "list_orders", dict(listing)) for b in targets])
-    if calls:
-        return calls
-    matches = []
-    for broker in targets:
-        result = ctx.result(broker, "list_orders", **listing)
-        if not result.ok:
-            return Reply(_error_text(result))
-        matches += [(broker, o) for o in result.data.get("orders", [])
-                    if intent.order_ref in (None, o.get("id"), o.get("client_order_id"))]
+    results = _fan_out(ctx, targets, "list_orders", listing)
+    if isinstance(results, list):
+        return results
+    matches = _matching_orders(results, intent.order_ref)
+    if isinstance(matches, Reply):
+        return matches
     what = f"{intent.symbol_text} " if intent.symbol_text else ""
     if not matches:
         return Reply(f"You have no queued or open {what}order to change. Nothing was changed.")

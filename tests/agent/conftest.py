@@ -1,4 +1,4 @@
-"""Agent fixtures: real broker subprocesses (stdio) shared by a module, on a frozen open market."""
+"""Agent fixtures: real broker subprocesses (stdio) shared by a module, on a frozen open market; a fake LLM server."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import pytest
+from fake_chat_server import FakeChatServer
 from market_times import OPEN
 
 
@@ -38,3 +39,12 @@ def assistant(connections):
     from agent.assistant import TradingAssistant
 
     return TradingAssistant(connections, connections.settings)
+
+
+@pytest.fixture
+def fake_llm():
+    """A fake OpenAI-compatible chat server on 127.0.0.1 for the LLM path."""
+    server = FakeChatServer()
+    server.thread.start()
+    yield server
+    server.server.shutdown()

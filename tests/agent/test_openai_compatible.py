@@ -6,19 +6,9 @@ with tool calls, so the SDK's own OpenAI client and model class run unmocked.
 
 from __future__ import annotations
 
-import pytest
-from fake_chat_server import FakeChatServer
 from pydantic import SecretStr
 
 from agent.assistant import TradingAssistant
-
-
-@pytest.fixture
-def fake_llm():
-    server = FakeChatServer()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
 
 
 def test_llm_tool_calls_go_through_approval_and_place_the_order(connections, fake_llm):

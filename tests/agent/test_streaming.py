@@ -6,18 +6,7 @@ SDK's Runner.run_streamed and its chat-completions stream handler run unmocked.
 
 from __future__ import annotations
 
-import pytest
-from fake_chat_server import FakeChatServer
-
 from agent.assistant import TradingAssistant
-
-
-@pytest.fixture
-def fake_llm():
-    server = FakeChatServer()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
 
 
 def test_llm_reply_streams_in_pieces_and_the_order_waits_for_approval(connections, fake_llm):
