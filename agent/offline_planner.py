@@ -20,6 +20,7 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from agent import routing
 from agent.language import BrokerRef, Intent, IntentKind
+from agent.language.intent import ORDER_PRICES, REPLACEABLE
 from agent.tool_protocol import REJECTED_BY_USER
 
 ACTIVE_WORDS = re.compile(r"\b(open|queued|pending|working|active|outstanding)\b", re.I)
@@ -169,7 +170,7 @@ def _order_arguments(intent: Intent, symbol: str, quantity: Decimal | None) -> d
         args["notional"] = number(intent.notional)
     if intent.order_type != "market":
         args["order_type"] = intent.order_type
-    for price in ("limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price"):
+    for price in ORDER_PRICES:
         if getattr(intent, price) is not None:
             args[price] = number(getattr(intent, price))
     if intent.time_in_force != "day":
@@ -433,11 +434,8 @@ def _matching_orders(results: dict[str, ToolResult], order_ref: str | None) -> l
 
 # ---------------------------------------------------------------------------------------- replace
 
-_CHANGES = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price")
-
-
 def _changes(intent: Intent) -> dict:
-    args = {name: number(getattr(intent, name)) for name in _CHANGES if getattr(intent, name) is not None}
+    args = {name: number(getattr(intent, name)) for name in REPLACEABLE if getattr(intent, name) is not None}
     if intent.tif_stated:
         args["time_in_force"] = intent.time_in_force
     return args

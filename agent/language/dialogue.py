@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
+from agent.language.intent import REPLACEABLE, BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import clarify, names
 from agent.routing import cheapest_for_order, fastest, lowest_fees
 
@@ -211,7 +211,7 @@ def _as_replacement(intent: Intent, state: DialogueState) -> Intent | None:
     working = _working_order(state)
     if working is None or len(state.order_ids) != 1:
         return None
-    changes = {k: getattr(intent, k) for k in ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price")
+    changes = {k: getattr(intent, k) for k in REPLACEABLE
                if getattr(intent, k) is not None}
     if intent.tif_stated:
         changes |= {"time_in_force": intent.time_in_force, "tif_stated": True}

@@ -35,6 +35,12 @@ class FollowUp(StrEnum):
     """'go ahead' after a cost estimate: place what was priced."""
 
 
+ORDER_PRICES = ("limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price", "stop_loss_price")
+"""The price fields an order intent may carry, named as the order tools name their arguments."""
+REPLACEABLE = ("quantity", "limit_price", "stop_price", "trail_percent", "trail_price")
+"""What replace_order can change on a working order (besides its time in force)."""
+
+
 @dataclass(frozen=True)
 class BrokerRef:
     id: str

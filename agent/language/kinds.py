@@ -249,8 +249,6 @@ def _stop_problem(slots: Slots, what: str, side: str) -> str | None:
             return f"By how much should the trailing stop on {what} trail: a percent (say 'trail 5%') or dollars ('trail $2')?"
         if slots.trail_percent is not None and slots.trail_price is not None:
             return f"Should the trailing stop on {what} trail by {shown(slots.trail_percent)}% or by ${shown(slots.trail_price)}?"
-        if side == "buy" and slots.stop_loss and not slots.buy:
-            return None
         return None
     if side == "buy" and slots.take_profit_prices and not slots.stop_prices:
         return (f"A bracket on {what} needs a stop-loss price as well as the take-profit at "
