@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from agent import routing
@@ -143,6 +144,7 @@ def _plan_one(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         IntentKind.ORDERS: _orders,
         IntentKind.COMPARE_BROKERS: _compare,
         IntentKind.COST_COMPARISON: _cost_comparison,
+        IntentKind.MARKET: _market,
     }.get(intent.kind)
     if handler is None:
         if intent.kind is IntentKind.CLARIFY:
@@ -540,7 +542,20 @@ def _portfolio(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         )
     if len(results) > 1:
         lines.append(f"Combined equity: {dollars(total)}.")
+    if intent.symbol_text:
+        lines.insert(0, _holding_line(intent.symbol_text, results, ctx))
     return Reply("\n".join(lines))
+
+
+def _holding_line(symbol: str, results: dict[str, ToolResult], ctx: TurnContext) -> str:
+    """'You hold 5 TSLA at TradeSphere (P&L -$3.20).': where one stock is held, for 'where is my tesla?'."""
+    held = [(broker, p) for broker, result in results.items() if result.ok
+            for p in result.data.get("positions", []) if p["symbol"].upper() == symbol.upper()]
+    if not held:
+        return f"You hold no {symbol.upper()} at {'either broker' if len(results) == 2 else 'any broker'}."
+    return "You hold " + " and ".join(
+        f"{number(p['quantity'])} {p['symbol']} at {ctx.name(b)} ({dollars(p['market_value'])}, P&L {dollars(p['unrealized_pnl'])})"
+        for b, p in held) + "."
 
 
 def _account(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
@@ -607,16 +622,33 @@ def _orders(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     return Reply("\n".join([header, *lines]))
 
 
+_ORDER_TYPES_ASKED = re.compile(r"\b(?:order\s+types?|types?\s+of\s+orders?|kinds?\s+of\s+orders?|what\s+orders?|support|allow|accept"
+                                r"|offer|stop|trailing|bracket|gtc|good\s+till)\b", re.I)
+_FRACTIONS_ASKED = re.compile(r"\b(?:fraction\w*|partial\s+shares?|whole\s+shares?)\b", re.I)
+ORDER_TYPES = ("Both brokers take market, limit, stop, stop-limit and trailing-stop orders and brackets (an entry with a "
+               "take-profit and a stop-loss), good for the day, good till cancelled, at the open or at the close.")
+
+
 def _compare(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     results = _fan_out(ctx, ctx.all_ids, "get_broker_profile")
     if isinstance(results, list):
         return results
     profiles = {b: r.data for b, r in results.items() if r.ok}
+    named = [b for b in intent.brokers if b in profiles]
+    profiles = {b: profiles[b] for b in [*named, *(b for b in profiles if b not in named)]}  # the broker asked about first
     lines = [
         f"- {p['name']}: {p['specialty']}. Fees: {p['fee_schedule']}. Typical fill ~{p['fill_latency_ms']} ms; "
         f"{'fractional shares' if p['fractional_shares'] else 'whole shares only'}."
         for p in profiles.values()
     ]
+    if _FRACTIONS_ASKED.search(ctx.user_text):
+        fractional = [p["name"] for p in profiles.values() if p["fractional_shares"]]
+        whole = [p["name"] for p in profiles.values() if not p["fractional_shares"]]
+        lines.insert(0, " ".join(filter(None, (
+            f"Fractional shares and dollar amounts: {', '.join(fractional)}." if fractional else "",
+            f"Whole shares only: {', '.join(whole)} (a dollar amount there buys the whole shares it covers)." if whole else ""))))
+    if _ORDER_TYPES_ASKED.search(ctx.user_text):
+        lines.append(ORDER_TYPES)
     if profiles:
         fastest, cheapest = profiles[routing.fastest(profiles)], profiles[routing.lowest_fees(profiles)]
         answer = ""
@@ -626,6 +658,36 @@ def _compare(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         lines.insert(0, answer.strip()) if answer else None
         lines.append(f"Fastest: {fastest['name']}. Lowest fees: {cheapest['name']}.")
     return Reply("\n".join(lines))
+
+
+def _market(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
+    """'is the market open?': the market clock as the broker reports it."""
+    broker = next((b for b in intent.brokers if b in ctx.all_ids), None) or (
+        ctx.default_broker if ctx.default_broker in ctx.all_ids else ctx.all_ids[0])
+    results = _fan_out(ctx, [broker], "get_broker_profile")
+    if isinstance(results, list):
+        return results
+    result = results[broker]
+    market = result.data.get("market") if result.ok else None
+    if not market or "error" in market:
+        return Reply(f"I could not read the market clock from {ctx.name(broker)}: "
+                     f"{_error_text(result) if not result.ok else market and market.get('error')}.")
+    now, next_open, next_close = (_eastern(market[k]) for k in ("now", "next_open", "next_close"))
+    clock = " (practice clock)" if market.get("practice") else ""
+    if market.get("is_open"):
+        early = " (an early close)" if market.get("early_close") else ""
+        text = f"The market is open: it is {now}{clock}. It closes {next_close}{early}."
+    else:
+        text = f"The market is closed: it is {now}{clock}. It opens {next_open}; orders placed before then wait for the open."
+    return Reply(text)
+
+
+def _eastern(moment: str) -> str:
+    """'2026-11-24T16:00:00-05:00' -> 'Tue Nov 24, 16:00 ET' (the brokers report New York time)."""
+    try:
+        return datetime.fromisoformat(moment).strftime("%a %b %d, %H:%M ET").replace(" 0", " ")
+    except (TypeError, ValueError):
+        return str(moment)
 
 
 def _commissions(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:

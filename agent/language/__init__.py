@@ -26,7 +26,7 @@ from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
-from agent.language.vocabulary import CANCEL
+from agent.language.vocabulary import ADVICE, CANCEL, ROUTING_ASKED
 
 EACH = re.compile(r"\beach\b", re.I)
 
@@ -49,6 +49,8 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     if is_confirmation(message):
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
     for pattern, intent in EARLY:
+        if pattern is ADVICE and ROUTING_ASKED.search(message):
+            continue  # "which broker should I use for 10 AAPL?" asks which broker, not what to buy
         if pattern.search(message):
             if intent.question and intent.question.startswith("Understood: I won't place"):
                 # "estimate 10 CRWD on velocity, don't place anything": answer the question, place nothing
@@ -60,7 +62,7 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
 
 
 _QUESTIONS = (IntentKind.QUOTE, IntentKind.COST_COMPARISON, IntentKind.ACCOUNT, IntentKind.PORTFOLIO, IntentKind.ORDERS,
-              IntentKind.COMPARE_BROKERS, IntentKind.TOTAL_VALUE)
+              IntentKind.COMPARE_BROKERS, IntentKind.TOTAL_VALUE, IntentKind.MARKET)
 
 
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:

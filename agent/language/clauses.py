@@ -180,8 +180,9 @@ def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool, p
     if not (merged.buy or merged.sell) and previous is not None:
         implied = bool(previous.companies and previous.notionals and not previous.sell)  # "$1k each: MNST, CELH"
         merged.buy, merged.sell, merged.closing = previous.buy or implied, previous.sell, previous.closing
-        if previous.closing and not (merged.quantities or merged.notionals or merged.portion is not None):
-            merged.portion = previous.portion
+        if (previous.closing or (previous.sell and plain and previous.portion is not None)) and not (
+                merged.quantities or merged.notionals or merged.portion is not None):
+            merged.portion = previous.portion  # "sell all my honeywell and 3m": all of both
     if not merged.companies and source.companies and plain:  # "5 chevorn": its own (misspelt) company, not XOM
         merged.companies = source.companies[-1:]
     if not merged.brokers and not merged.broker_choice and previous is not None:
@@ -256,6 +257,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     each = bool(_EACH.search(message))
     excluded: set[str] = set()
     lead = Slots()
+    led: Slots | None = None  # a broker said on its own after orders, for the orders after it
     condition: Slots | None = None
     questions: list[_Piece] = []
     context = Slots()
@@ -299,6 +301,13 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
                 if not draft.acts and s.tif and draft.slots.tif is None:
                     draft.slots = replace(draft.slots, tif=s.tif)
             continue
+        if (current is not None and (lead.brokers or lead.broker_choice) and (s.brokers or s.broker_choice) and not s.companies
+                and not piece.size and not piece.verb and piece.noise_free(shouting)):
+            for draft in drafts:  # "On VB: 20 CRWD mkt. On TS: 15 PANW": each broker leads the orders after it
+                if not draft.acts and not draft.slots.brokers and not draft.slots.broker_choice:
+                    draft.slots = replace(draft.slots, brokers=lead.brokers, broker_choice=lead.broker_choice)
+            lead = led = s
+            continue
         named = {m.company.symbol for m in s.companies}
         owners = [d for d in drafts if not d.acts and named & {m.company.symbol for m in d.slots.companies}]
         if (named and owners and not piece.size and not piece.verb and (s.brokers or s.broker_choice)
@@ -328,6 +337,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if starts or current is None:
             previous = current.slots if current is not None else None
             slots = _inherit(s, previous, context, each, piece.noise_free(shouting))
+            if led is not None and not (s.brokers or s.broker_choice):
+                slots = replace(slots, brokers=led.brokers, broker_choice=led.broker_choice)
+            led = None
             if condition is not None and not (slots.stop_prices or slots.limit_prices):
                 slots = replace(slots, stop_prices=condition.stop_prices, limit_prices=condition.limit_prices)
             condition = None
@@ -357,6 +369,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             last = questions[-1]
             if not last.slots.companies and context.companies:
                 last.slots = replace(last.slots, companies=context.companies[-1:])
+            if not (last.slots.quantities or last.slots.notionals) and (context.quantities or context.notionals):
+                # "If I bought 200 shares of BAC, what would the fee be at TradeSphere compared with Velocity?"
+                last.slots = replace(last.slots, quantities=context.quantities[-1:], notionals=context.notionals[-1:])
             answers = [decide(Clause(q.text, q.slots, brokers, directory, shouting)) for q in questions[:-1]]
             answers = [a for a in answers if a.kind is not IntentKind.CLARIFY]
             return [*answers, decide(Clause(last.text, last.slots, brokers, directory, shouting))]
@@ -410,5 +425,18 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     unclear = next((i for i in intents if i.kind is IntentKind.CLARIFY), None)
     if unclear is not None:
         return [unclear]
-    return intents
+    return _restated_once(intents)
+
+
+def _restated_once(intents: list[Intent]) -> list[Intent]:
+    """'get out of Microsoft at both brokers. Sell everything I have of it.': an order said twice is one order."""
+    kept: list[Intent] = []
+    for intent in intents:
+        same = (lambda a, b: a.kind is b.kind is IntentKind.ORDER and a.side == b.side and a.quantity == b.quantity
+                and a.notional == b.notional and a.portion == b.portion)
+        if intent in kept or (intent.symbol_text is None and intent.refers == "pronoun"
+                              and any(same(k, intent) and k.symbol_text for k in kept)):
+            continue
+        kept.append(intent)
+    return kept
 

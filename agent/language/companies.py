@@ -168,6 +168,23 @@ class CompanyDirectory:
 
     # ---------------------------------------------------------------------------------- typos
 
+    def scan_typos(self, text: str, found: list[Mention], is_word) -> list[Mention]:
+        """Misspelt names standing where a stock is expected beside the ones found exactly ("sell all my honeywel and
+        3m", "trailing stop 8% on my qualcom"): one word of five letters or more, not an English word (`is_word`), that
+        clearly means one company."""
+        taken = [(m.start, m.end) for m in found]
+        extra = []
+        for m in _TOKEN.finditer(text):
+            word = m.group()
+            if (len(word) < 5 or not word.isalpha() or word.isupper() or is_word(word.lower())
+                    or any(a < m.end() and m.start() < b for a, b in taken) or not _stock_expected(text, m.start(), m.end())
+                    or self.symbol_of(word) is not None):
+                continue  # an exact name the scan passed over ("on robinhood": a brokerage, not HOOD) stays passed over
+            best, _close = self.closest(word)
+            if best is not None:
+                extra.append(Mention(best, m.start(), m.end(), word, fuzzy=True))
+        return extra
+
     def closest(self, typed: str) -> tuple[Company | None, list[Company]]:
         """The company a misspelt name clearly means, else (None, the close candidates to ask about)."""
         query = key(typed)

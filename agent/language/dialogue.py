@@ -341,7 +341,8 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
     if intent.quantity is None and intent.notional is None and intent.portion is None:
         return clarify(f"How many shares of {_shown(intent)} do you want to {intent.side}?")
     if intent.broker_ref and not intent.brokers and not intent.broker_choice:
-        broker = {"cash": state.cash_broker, "answer": state.answer_broker or state.broker}.get(intent.broker_ref)
+        broker = {"cash": state.cash_broker, "answer": state.answer_broker or state.broker,
+                  "there": state.broker}.get(intent.broker_ref)
         if broker is None and intent.broker_ref == "answer":
             broker = state.broker
         if broker is None:

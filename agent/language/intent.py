@@ -22,6 +22,8 @@ class IntentKind(StrEnum):
     ORDERS = "orders"
     COMPARE_BROKERS = "compare_brokers"
     COST_COMPARISON = "cost_comparison"
+    MARKET = "market"
+    """Is the market open, when it opens or closes: the market clock the brokers report."""
     HELP = "help"
     CLARIFY = "clarify"
 

@@ -30,12 +30,15 @@ from agent.language.vocabulary import (
     AMEND,
     BUY,
     CANCEL,
+    CAPABILITY,
     COST_QUESTION,
+    CRYPTO,
     FILLER,
     HELP,
     INFO_KINDS,
     LEAD,
     LIMIT_WORD,
+    MARKET_HOURS,
     NEGATION,
     OPTIONS,
     ORDER_ID,
@@ -52,7 +55,7 @@ from agent.language.vocabulary import (
 )
 
 _IMPLIED_BUY = re.compile(
-    r"\b(?:in|into)\s+QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b"
+    r"\b(?:in|into)\s+(?:the\s+|some\s+)?(?:[a-z]+\s+){0,2}QZC[A-Z]\b|\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:worth\s+)?of\s+QZC[A-Z]\b"
     r"|^\s*(?:go\s+with|go\s+for|i'?ll\s+take|give\s+me|make\s+it|need|want|wanna)\b(?!\s+(?:to\s+)?(?:sell|know|see|check))"
     r"|\b(?:i|we)(?:'d|\s+would|\s+will|'ll)?\s+(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|wanna|take"
     r"|wish\s+to\s+have)\b(?<!\bi\slike)(?<!\bwe\slike)"
@@ -62,10 +65,11 @@ _DOLLARS_OF = re.compile(r"(?:^|[,:;]\s*)\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:each\s*:
                          r"|^\s*\d[\d,.]*\s*(?:k|grand|dollars?|bucks)\s+(?:each\s+)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b", re.I)
 # An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
 _ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)
-_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|one|platform|account)\b|\bthere\b", re.I)
+_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|platform|account|venue)\b|\bthat\s+one\b"
+                          r"|\bthere\b", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
 EVERYTHING = re.compile(
-    r"\b(?:everything|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
+    r"\b(?:everything(?!\s+(?:(?:that\s+)?(?:i|we)\s+(?:have|own|hold|got)\s+)?(?:of|in)\s+(?:it|that|this|them|those|qzc[a-z])\b)|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
     r"|every\s+(?:position|stock|holding)|all\s+(?:that\s+|what\s+)?(?:i|we)\s+(?:own|hold|have)|(?:my|the)\s+(?:whole|entire)"
     r"\s+(?:portfolio|book|account)|all\s+out|flatten\s*$)", re.I)
 _SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:number|amount|quantity|count|size)\b", re.I)
@@ -84,6 +88,7 @@ _ASKS_COST = re.compile(r"\b(?:commissions?|comms?|fees?|costs?|charges?|how\s+m
 # "sell my pepsi", "sell my shares": the position the person holds, all of it
 _MY_STOCK = re.compile(r"\bsell(?:ing)?\s+(?:off\s+)?(?:my|our)\s+(?:qzc[a-z](?:\s+(?:shares|stock|position))?|shares|stock|position)\b"
                        r"(?!\s+(?:of|in)\b)", re.I)
+_LIKE_THE_LAST = re.compile(r"\b(?:too|also|as\s+well)\b|\bsame\s+(?:venue|broker|brokerage|place|account|platform)\b", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
 _SAME_ORDER = re.compile(r"\b(?:do|place|make|repeat)\s+(?:the\s+)?same(?:\s+(?:thing|order|trade))?\b|\bsame\s+(?:again|thing|order|trade)\b"
                          r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b|\b(?:the\s+)?same\s+(?:for|with)\s+qzc[a-z]\b", re.I)
@@ -156,7 +161,8 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if len(found) > 1:
         return Stock(several=tuple(c.symbol for c in found))
     if found:
-        return Stock(found[0].symbol, found[0].name)
+        typo = next((m.typed for m in clause.slots.companies if m.fuzzy), None)  # "I read 'qualcom' as QUALCOMM"
+        return Stock(found[0].symbol, found[0].name, typed=typo)
     left = remainder(clause.slots.rest, filler, clause.shouting)
     if left is None:
         return Stock()
@@ -523,6 +529,26 @@ def _which_broker(clause: Clause) -> Intent | None:
     return Intent(kind=IntentKind.COMPARE_BROKERS, broker_choice=slots.broker_choice, brokers=slots.brokers)
 
 
+_CAN_I = re.compile(r"^(?:can|could|may|do|does|is|are|will|would)\b|\?\s*$|\b(?:can|could)\s+(?:i|we|you)\b", re.I)
+
+
+def _market_hours(clause: Clause) -> Intent | None:
+    """'is the market open?', 'what time does the market close today': the market clock from a broker."""
+    if not MARKET_HOURS.search(clause.message) or clause.has_size or clause.slots.companies:
+        return None
+    return Intent(kind=IntentKind.MARKET, brokers=clause.slots.brokers)
+
+
+def _capability(clause: Clause) -> Intent | None:
+    """'can I buy fractional shares on Velocity?', 'what order types can I use?': what the brokers allow, no order
+    (a share count or a dollar amount makes it an order: "buy $50 of fractional Apple")."""
+    if not CAPABILITY.search(clause.message) or clause.has_size or clause.slots.companies:
+        return None
+    if not (clause.asking or _CAN_I.search(clause.message)):
+        return None
+    return Intent(kind=IntentKind.COMPARE_BROKERS, brokers=clause.slots.brokers)
+
+
 def _question(clause: Clause) -> Intent | None:
     kind = next((k for k, pattern in INFO_KINDS if pattern.search(clause.slots.cls)), None)
     return _info(kind, clause) if kind else None
@@ -542,6 +568,9 @@ def _short(clause: Clause) -> Intent | None:
     if SHORT.search(clause.lead):
         return clarify("Short selling is not supported: you can sell shares you hold. "
                        "Which stock and how many shares do you want to sell?")
+    if CRYPTO.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):
+        return clarify("Cryptocurrencies are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
+                       "A bitcoin or ether ETF trades like a stock: say, for example, 'buy $200 of IBIT' if you want one.")
     if OPTIONS.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):
         return clarify("Options are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
                        "Do you want shares instead, for example 'buy 10 AAPL'?")
@@ -561,7 +590,13 @@ def _resize(clause: Clause) -> Intent | None:
     problem = _size_problem(slots, "it", "trade")
     if problem:
         return clarify(problem)
-    return Intent(kind=IntentKind.ORDER, follow_up=FollowUp.RESIZE, **order_fields(slots))
+    fields = order_fields(slots)
+    quantity = fields["quantity"]
+    if (quantity is not None and quantity != quantity.to_integral_value() and not re.search(r"\bshares?\b", slots.cls)
+            and re.search(r"\b(?:bump|raise|lower|move|drop|up|down|price|limit|bid)\b", slots.cls)):
+        # "bump that to 5.25": a price with cents is the limit moved, not 5.25 shares
+        fields |= {"quantity": None, "limit_price": quantity, "order_type": "limit"}
+    return Intent(kind=IntentKind.ORDER, follow_up=FollowUp.RESIZE, **fields)
 
 
 def replacement(slots: Slots) -> dict:
@@ -602,8 +637,9 @@ def _repeat(clause: Clause) -> Intent | None:
     slots = clause.slots
     named = slots.brokers or slots.other_broker
     cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|number|amount|quantity)\b", " ", slots.cls)
-    if not (REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
-        return None  # without a broker only "same", "again" or "repeat" say it
+    same_size = _SAME_SIZE.search(slots.cls) and named and not slots.companies and not clause.has_size
+    if not same_size and not (REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
+        return None  # without a broker only "same", "again" or "repeat" say it; "the same quantity on the other broker"
     symbols = list(dict.fromkeys(m.company for m in slots.companies))
     if (len(symbols) == 1 and _SAME_ORDER.search(cls) and not slots.buy and not slots.sell and not clause.has_size
             and not clause.message.rstrip().endswith("?")):
@@ -627,6 +663,12 @@ def _unclear(clause: Clause) -> Intent:
     bare_ticker = re.fullmatch(r"\$?[A-Za-z]{1,5}(?:\.[A-Za-z])?", message.strip("?!. "))
     if found.symbol and not clause.has_size and bare_ticker and (message.lstrip().startswith("$") or found.symbol.isupper()):
         return Intent(kind=IntentKind.QUOTE, symbol_text=found.symbol)  # "$TSLA", "NVDA?"
+    if clause.has_size and found.symbol and _LIKE_THE_LAST.search(message):
+        # "do 15 META too, same venue": the side of the last order (the dialogue supplies it, or asks)
+        fields = order_fields(slots)
+        return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, understood_from=found.typed,
+                      broker_ref="there" if _THAT_BROKER.search(slots.cls) and not slots.brokers else None,
+                      **{k: v for k, v in fields.items() if k not in ("brokers",)}, brokers=slots.brokers)
     if clause.has_size and found.symbol:
         amount = f"{shown(slots.quantities[0])}" if slots.quantities else f"${shown(slots.notionals[0])} of"
         return clarify(f"Do you want to buy or sell {amount} {found.symbol}?")
@@ -647,7 +689,9 @@ RECOGNIZERS: tuple[tuple[str, Callable[[Clause], Intent | None]], ...] = (
     ("repeat the last order", _repeat),
     ("cost question", _cost_question),
     ("which broker", _which_broker),
+    ("what a broker allows", _capability),
     ("order", _order),
+    ("market hours", _market_hours),
     ("question", _question),
     ("what would it cost", _asked_cost),
     ("about a broker", _about_a_broker),

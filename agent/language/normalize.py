@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from english_words import get_english_words_set
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -42,10 +43,17 @@ _SHORTHAND = [
     (re.compile(r"\bteh\b", re.I), "the"), (re.compile(r"\b(?:thm|thme|tem)\b", re.I), "them"),
     (re.compile(r"\bwud\b", re.I), "would"), (re.compile(r"\bcud\b", re.I), "could"),
     (re.compile(r"\bshud\b", re.I), "should"), (re.compile(r"\bgud\b", re.I), "good"),
-    (re.compile(r"\bcomms?\b", re.I), "commissions"), (re.compile(r"\brn\b", re.I), "right now"),
+    (re.compile(r"\b(?:comms?|commish|commiss?ions?)\b", re.I), "commissions"), (re.compile(r"(?<=\d\s)sh\b\.?", re.I), "shares"),
+    (re.compile(r"(?<=\d)sh\b\.?", re.I), " shares"), (re.compile(r"\brn\b", re.I), "right now"),
     (re.compile(r"(?<=\w)\s+n\s+(?=[a-z]{2})"), " and "),
     (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
+    (re.compile(r"\b(?:do|doing)\s+the\s+needful\b", re.I), " "),
+    # "change that order to 30 shares, keeping the same limit": what stays is not a change
+    (re.compile(r",?\s*(?:and\s+)?(?:keep(?:ing)?|leave|leaving|with)\s+the\s+(?:same\s+)?(?:limit|price|stop)(?:\s+(?:price|as\s+(?:it\s+is|is|before)|unchanged|the\s+same))?\b", re.I), " "),
+    # "75 KO limit-on-close, 68.40", "LOC 68.40": a limit order for the closing auction
+    (re.compile(r"\b(?:limit[\s-]+on[\s-]+(?:the\s+)?close|loc)\b[\s,:]*(?:at\b|@)?\s*", re.I), " at the close limit "),
+    (re.compile(r"\b(?:limit[\s-]+on[\s-]+(?:the\s+)?open|loo)\b[\s,:]*(?:at\b|@)?\s*", re.I), " at the open limit "),
     (re.compile(r"\b(?:and\s+)?leave\s+(?:the\s+)?other\s+(?:account|broker|one)(?:\s+alone)?\b", re.I), ""),
     (re.compile(r"\bon\s+(?:further\s+|second\s+)?(?:reflection|thought|consideration)\b", re.I), ""),
     # a price remark ("Honeywell was about $205") is not an amount to trade, unless it is a condition ("if it is at $50")
@@ -58,7 +66,7 @@ _SHORTHAND = [
 # "bid 30 for 200 SOFI" -> "buy 200 SOFI limit 30"; "offer 50 PFE at 30" -> "sell 50 PFE limit 30"
 _BID = re.compile(rf"\bbid\s+(?:of\s+)?\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
 _BID_AT = re.compile(rf"\bbid\s+(?:for\s+)?(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
-_OFFER = re.compile(rf"\boffer(?:ing)?\s+(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
+_OFFER = re.compile(rf"\boffer(?:ing)?\s+(?:my\s+|the\s+|our\s+)?(?P<q>{NUM}k?)\s+(?P<what>(?:shares?\s+(?:of\s+)?)?[\w.&'-]+)\s+(?:at|@)\s*\$?(?P<p>{NUM})", re.I)
 _OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
 _STORY_YEAR = re.compile(r"\b(?:in|since|back\s+in|from|during|of|until|till|by)\s+(?:19[5-9]\d|20[0-4]\d)\b"
                          r"(?!\s*(?:shares?|stocks?|dollars?|bucks|worth|of\b))", re.I)
@@ -109,13 +117,30 @@ def _closest_key_word(word: str) -> str | None:
     return hits[0][0] if hits[0][1] > 0 else None
 
 
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """English words (GCIDE, lowercase): a real word is what the person meant, never a typo of a key word."""
+    return frozenset(get_english_words_set(["gcide"], lower=True, alpha=True))
+
+
+def is_english(word: str) -> bool:
+    """Whether `word` (lowercase) is an English word or a plain inflection of one ("worlds", "funded", "trading")."""
+    words = _dictionary()
+    if word in words:
+        return True
+    stems = [word[:-1] if word.endswith("s") else None, word[:-2] if word.endswith(("es", "ed", "er")) else None,
+             word[:-1] if word.endswith(("ed", "er")) else None, word[:-3] if word.endswith(("ing", "est")) else None,
+             word[:-3] + "e" if word.endswith("ing") else None, word[:-2] + "y" if word.endswith("ies") else None]
+    return any(stem and len(stem) >= 3 and stem in words for stem in stems)
+
+
 def _repaired(word: str, directory: CompanyDirectory) -> str:
     core = word.strip(".,!?;:\"()")
     lowered = core.lower()
     if lowered.endswith("s") and (lowered[:-1] in KEY_WORDS or lowered[:-2] in KEY_WORDS):
         return word  # "positions", "closes": a key word's plural or verb form is no typo
     if (len(core) < 4 or not core.isalpha() or lowered in KEY_WORDS or lowered in _ENGLISH or core.isupper()
-            or directory.is_name(core)):
+            or directory.is_name(core) or is_english(lowered)):
         return word
     fixed = _closest_key_word(core.lower())
     if fixed is None:

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz, process
 
 from agent.language.companies import CompanyDirectory, Mention
 from agent.language.intent import BrokerRef, IntentKind
+from agent.language.normalize import KEY_WORDS, is_english
 from agent.language.numbers import to_decimal
 from agent.language.vocabulary import (
     ALL_BROKERS,
@@ -44,6 +45,7 @@ from agent.language.vocabulary import (
     SELL,
     SMALL,
     STOP_AT,
+    STOP_LIMIT_PAIR,
     STOP_LOSS_WORDS,
     STOP_WORDS,
     TAKE_PROFIT,
@@ -136,6 +138,8 @@ def broker_aliases(broker: BrokerRef) -> set[str]:
     aliases = {" ".join(re.split(r"[\s_-]+", broker.id.lower())), " ".join(words)}
     if len(words) > 1 and words[-1] in GENERIC_SUFFIXES:
         aliases.add(" ".join(words[:-1]))  # "Velocity" for VelocityBrokers, "Nimbus" for Nimbus Markets
+    if len(words) > 1:
+        aliases.add("".join(w[0] for w in words))  # "VB" for VelocityBrokers, "TS" for TradeSphere
     return aliases
 
 
@@ -205,6 +209,8 @@ def _take_triggers(text: Text, slots: Slots, selling: bool = False) -> None:
         wording = f"{m['sv'] or ''} {m['verb'] or ''} {m['dir'] or ''}"
         down, up = bool(TRIGGER_DOWN.search(wording)), bool(TRIGGER_UP.search(wording))
         price = to_decimal(m["p"])
+        if price in slots.stop_prices:
+            continue  # "if Carnival drops to 18 I want out. Stop at 18, limit 17.50": the trigger is the stop said
         if (slots.sell or selling) and not slots.buy:
             (limits if up and not down else stops if down else limits).append(price)
         else:
@@ -216,6 +222,9 @@ def _take_triggers(text: Text, slots: Slots, selling: bool = False) -> None:
 def _take_stops(text: Text, slots: Slots) -> None:
     """Trailing amounts, take-profit prices and stop prices, before any other number is read."""
     slots.stop_loss = bool(STOP_LOSS_WORDS.search(text.s))
+    for m in text.take(STOP_LIMIT_PAIR):
+        slots.stop_prices += (to_decimal(m["s"]),)
+        slots.limit_prices += (to_decimal(m["l"]),)
     counts = []  # "a stop loss on my 20 apple shares at 200": the 20 is the size
     for pattern in TRAIL_PERCENT:
         for m in text.take(pattern):
@@ -252,9 +261,18 @@ def _take_amounts(text: Text, slots: Slots, selling: bool = False) -> None:
 
 def _take_companies(text: Text, slots: Slots, directory: CompanyDirectory, shouting: bool) -> None:
     mentions = directory.scan(text.s, shouting)
+    mentions = sorted(mentions + directory.scan_typos(text.s, mentions, _is_word), key=lambda m: m.start)
     for index, mention in sorted(enumerate(mentions), key=lambda im: -im[1].start):
         text.s = f"{text.s[:mention.start]} {placeholder(index)} {text.s[mention.end:]}"
     slots.companies = tuple(mentions)
+
+
+def _is_word(word: str) -> bool:
+    """A word the parser reads or an English word: never taken for a misspelt company."""
+    return word in KEY_WORDS or is_english(word) or word in PLACEHOLDER_WORDS
+
+
+PLACEHOLDER_WORDS = frozenset(["qzca", "qzcb", "qzcc"])
 
 
 def placeholder(index: int) -> str:

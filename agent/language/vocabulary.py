@@ -77,7 +77,8 @@ CHOICES = [
                           r"(?:where|wherever|whichever)\s+(?:the\s+)?(?:fees?|costs?|commissions?)\s+(?:are|is)\s+(?:the\s+)?(?:lowest|least|smallest|cheapest)",
                           r"(?:less|least|fewer|lowest|lower|smallest|smaller)\s+(?:in\s+)?(?:fees?|commissions?|costs?)",
                           r"charges?\s+(?:less|the\s+least)", r"more\s+cheap|most\s+cheap")),
-    ("fastest", keywords(r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
+    ("fastest", keywords(r"speed\s+(?:over|before|not|rather\s+than|>|beats|matters\s+more\s+than)\s+(?:the\s+)?(?:fees?|costs?|price|commissions?)",
+                         r"(?:fees?|costs?|commissions?)\s+(?:don'?t|do\s+not)\s+matter",r"(?:fast(?:est|er)?|quick(?:est|er)?|speed(?:y|iest)|lowest\s+latency|rapid)"
                          r"(?:\s+(?:one|broker|brokerage|option|execution|fills?|app|account))",
                          r"(?:fast(?:est|er)|quick(?:est|er)|speediest|lowest\s+latency)",
                          r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:speed|execution\s+speed|latency)"
@@ -101,7 +102,7 @@ PRICE = rf"\$?\s*(?P<p>-?{NUM})"
 PER_SHARE = r"(?:\s*(?:per|a|/)\s*share|\s*each|\s*/sh)?"
 LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:(?:with|as|using)\s+)?(?:a\s+)?(?:limit|lmt)(?:\s+order)?(?:\s+price)?(?:\s+(?:of|at|@|=|is|to(?=\s*\$)))?\s*"
-    rf"(?:of\s+)?{PRICE}",
+    rf"(?:of\s+)?{PRICE}(?!\d|[.,]\d)(?!\s*(?:shares?|stocks?|qzc[a-z])\b)",
     rf"(?:\bat\b|@)\s*{PRICE}{PER_SHARE}(?:\s+or\s+(?:better|less|lower|below|under|cheaper|more|higher|above))?"
     r"(?:\s+(?:limit|lmt)(?:\s+order)?)?",
     rf"\b(?:nothing|not|never)\s+(?:a\s+(?:penny|cent|dime|dollar)\s+|for\s+)?(?:above|over|higher\s+than|more\s+than|past)\s*{PRICE}{PER_SHARE}",
@@ -148,6 +149,9 @@ _ON_SHARES = (rf"(?:\s+(?:up|down|higher|lower))?(?:\s+(?:on|for|in))?(?:\s+(?:m
               r"(?:\s+(?:at|of|by|@|=|to|is))?\s*(?:of\s+)?(?:(?:like|about|around|roughly|maybe|say)\s+)?")
 _NOT_PERCENT = r"(?!\s*(?:%|percent|pct))"
 # "stop loss at 200", "stop 165", "stp @ 88", "a stop of $52", "sl 210"; "stop on UBER @ 88", "stop loss on my apple at 200"
+# "stop-limit 215.00/216.50", "stop limit 200/199", "stp lmt 48 / 47.50": the stop, then the limit
+STOP_LIMIT_PAIR = re.compile(rf"\b(?:stop|stp)[\s-]*(?:limit|lmt)(?:\s+order)?(?:\s+(?:at|of|@))?\s*\$?\s*(?P<s>{NUM})\s*/\s*\$?\s*(?P<l>{NUM})",
+                             re.I)
 STOP_AT = [re.compile(p, re.I) for p in (
     rf"\b{_STOP}(?:\s+price)?{_ON_SHARES}{PRICE}(?!\d|[.,]\d)(?!\s*(?:%|percent|pct|shares?|stocks?|qzc[a-z])\b)",
     rf"(?:\bat|@)\s*{PRICE}\s+(?:as\s+(?:a|the|my)\s+)?{_STOP}\b",
@@ -192,9 +196,10 @@ BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|st
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
 SELL = keywords(r"sell(?:ing|s)?(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|dump|unload|offload|trim|liquidate|exit|close(?:\s+out)?|get\s+rid\s+of"
                 r"|cash\s+out(?:\s+of)?|flatten|take\s+profits?(?:\s+on)?|ditch|dispose\s+of|get\s+out\s+of"
-                r"|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)|get\s+me\s+out(?:\s+of)?")
+                r"|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our|qzc[a-z])\b)|get\s+me\s+out(?:\s+of)?"
+                r"|pare(?:\s+(?:back|down))?|scale\s+out(?:\s+of)?|lighten\s+up(?:\s+on)?")
 CLOSING = keywords(r"liquidate|exit|close|get\s+rid\s+of|cash\s+out|flatten|dump|unload|offload|ditch|dispose\s+of"
-                   r"|get\s+out\s+of|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our)\b)|get\s+me\s+out(?:\s+of)?")
+                   r"|get\s+out\s+of|(?<![\w'])out\s+of(?=\s+(?:all\s+(?:of\s+)?)?(?:my|the|our|qzc[a-z])\b)|get\s+me\s+out(?:\s+of)?")
 # "not buy", "don't want to sell": a verb that is denied is no verb
 DENIED_VERB = keywords(r"(?:not|never|don'?t|do\s+not|no|without)\s+(?:to\s+|want\s+to\s+|wanna\s+)?(?:buy(?:ing)?|sell(?:ing)?|purchas\w*|trad\w*)")
 # a verb in a wish or a plan, not an order: "I should just buy the stock", "I'm thinking about buying"
@@ -215,10 +220,18 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"suggest\w*|worth (?:buying|it)|good (?:buy|investment|stock)|what (?:stocks? )?should i",
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
+# "which broker should I use", "where should I place it": a question about routing, not advice on what to trade
+ROUTING_ASKED = keywords(r"(?:which|what)\s+(?:broker|brokerage|one|platform|account|of\s+the\s+(?:two|brokers))\s+should\s+(?:i|we)",
+                         r"where\s+should\s+(?:i|we)\s+(?:place|put|route|send|do|make)",
+                         r"should\s+(?:i|we)\s+(?:use|go\s+with|pick|choose|route)\s+(?:it\s+|this\s+|that\s+)?(?:through\s+|on\s+|via\s+)?(?:the\s+)?(?:trade\s*sphere|velocity|ts|vb|broker)")
 SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
 # Options: "two call options on Tesla", "2 apple calls expiring friday", "buy puts on SPY"
 OPTIONS = re.compile(r"\b(?:call|put)\s+options?\b|\boptions?\s+(?:contracts?|chain|on)\b|\b(?:calls|puts)\b(?!\s+(?:me|you|it))"
                      r"|\b(?:covered\s+call|iron\s+condor|straddle|strangle|leaps)\b|\bstrike\s+(?:price\s+)?(?:of\s+)?\$?\d", re.I)
+# The coins themselves, not the ETFs that hold them ("bitcoin ETF", "IBIT", "the ishares bitcoin trust" are stocks)
+CRYPTO = re.compile(r"\b(?:bitcoins?|btc|ethereum|ether|eth|crypto(?:currency|currencies|s)?|dogecoin|doge|solana|xrp|litecoin"
+                    r"|cardano|shiba\s+inu|stablecoins?|usdt|usdc)\b(?!\s+(?:etfs?|trusts?|funds?|miners?|mining|stocks?))"
+                    r"(?<!ishares\sbitcoin)", re.I)
 CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off",
                   r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
                   r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b",
@@ -233,8 +246,21 @@ COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|
     r"how much (?:would|will) (?:it|i|that|they)", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
     r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
-    r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)",
-    r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|what\s+(?:commissions?|fees?)|(?:commissions?|fees?)\s+(?:do\s+|will\s+|would\s+)?(?:i|we)\s+pay|(?:comm|commission|fees?)\s+on")
+    r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"(?:fees?|commissions?|costs?|comms?)\s+differen\w+|differen\w+\s+in\s+(?:the\s+)?(?:fees?|commissions?|costs?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)(?!\s+(?:this|that|it)\b)",
+    r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|what\s+(?:commissions?|fees?)|(?:commissions?|fees?)\s+(?:do\s+|will\s+|would\s+)?(?:i|we)\s+pay|(?:comm|commission|fees?)\s+on(?!\s+(?:this|that|it)\b)")
+# "is the market open?", "what time does the market close", "trading hours": the market clock, not an order
+MARKET_HOURS = keywords(
+    r"(?:is|are)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|wall\s+street)\s+(?:still\s+|even\s+|currently\s+)?(?:open|closed|trading)",
+    r"(?:markets?|exchange|nyse)\s+(?:is|are)\s+(?:still\s+|currently\s+)?(?:open|closed)\s*(?:now|right now|today|yet)?\s*\?",
+    r"(?:market|trading|exchange)\s+hours", r"(?:market|exchange)\s+(?:open|opening|close|closing)\s+times?",
+    r"when\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session)\s+(?:open|close|start|end|begin|finish)",
+    r"what\s+time\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session|closing\s+bell|opening\s+bell)",
+    r"how\s+long\s+(?:until|till|til|before)\s+(?:the\s+)?(?:markets?|exchange)\s+(?:opens?|closes?)",
+    r"(?:open|closed)\s+(?:right\s+)?now\s*\?$")
+# "can I buy fractional shares on Velocity?", "what order types do you support?": what a broker allows
+CAPABILITY = keywords(r"fractional\w*|fractions?\s+of\s+(?:a\s+)?shares?|partial\s+shares?|whole\s+shares?(?:\s+only)?",
+                      r"(?:order|orders)\s+types?|types?\s+of\s+orders?|kinds?\s+of\s+orders?|what\s+orders?\s+can",
+                      r"(?:support|allow|accept|offer)s?\s+(?:stop|trailing|bracket|limit|gtc|fractional)")
 REPEAT = keywords("same|again|repeat|too|as well|also|likewise|copy|replicate|duplicate|mirror|clone")
 LEAD = re.compile(
     r"^(?:(?:hey|hi|hello|ok|okay|so|um+|uh+|yo|please|pls|plz|kindly|hmm+|well|and|then|also|now|alright|great|cool"
@@ -244,7 +270,7 @@ LEAD = re.compile(
     r"|i'?m\s+(?:looking|going|trying)\s+to\s+|please\s+|pls\s+|(?:is|would)\s+it\s+(?:be\s+)?possible\s+(?:for\s+you\s+)?to\s+"
     r"|(?:can|could|may)\s+i\s+(?:please\s+)?|do\s+you\s+mind\s+|you\s+can\s+|i\s+want\s+|i\s+need\s+))*", re.I)
 QUESTION_START = re.compile(
-    r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|do|does|did|show|list|display|tell|check|view"
+    r"^(?:what|what's|whats|wats|how|which|where|who|when|why|is|are|am|(?:do|does|did)(?!\s+(?:the\s+(?:needful|same|trade|deal)|it|that|this|so)\b)|show|list|display|tell|check|view"
     r"|see|give\s+me|gimme|pull\s+up|bring\s+up|lemme\s+see)\b", re.I)
 AMEND = re.compile(
     r"^(?:(?:no|nah|nope|oh|wait|sorry|ok|okay|hmm+|um+|uh+|actually|scratch that|on second thought|correction|fine|good|great"
@@ -271,12 +297,15 @@ INFO_KINDS = [
     (IntentKind.ORDERS, keywords(r"orders?|trades|trade history|fills?|executions?|transactions?|queued|pending",
                             r"(?:still|anything)\s+open|waiting\s+to\s+(?:be\s+)?fill\w*|unfilled|working",
                             r"what did i (?:buy|sell)", r"did my .* (?:fill|go through|execute)")),
+    (IntentKind.PORTFOLIO, keywords(r"where (?:is|are|do i (?:hold|have|keep)) (?:my|all my)", r"which (?:broker|account|one)\b.{0,20}\b(?:has|holds|is holding|hold) my",
+                               r"\bheld\b"),),
     (IntentKind.PORTFOLIO, keywords(r"portfolios?|positions?|holdings?|what am i holding|my (?:stocks|shares)|how many",
                                r"what (?:do|did) i (?:own|hold|have)|do i (?:own|hold|have)|how am i doing",
                                r"p&l|p/l|pnl|profits?|gains?|losses|unrealized")),
     (IntentKind.COMPARE_BROKERS, keywords(r"compar\w*|brokers?|fees?|commissions?|charges?|slippage|profiles?|difference",
                                      r"fast(?:est|er)?|quick(?:est|er)?|cheap(?:est|er)?|expensive|vs\.?|versus")),
     (IntentKind.QUOTE, keywords(r"quotes?|prices?|trading at|going for|trading|valued at|current(?:ly)? (?:at|price)",
+                           r"bid\W+(?:and\W+|/\W*|&\W*)?(?:the\s+)?ask(?:ing)?|bid-ask|bid/ask|spread\s+(?:on|for|of)",
                            r"how much (?:is|are|does|do|costs?)", r"what(?:'s| is| are|s)? .+ at")),
     (IntentKind.ACCOUNT, keywords(r"accounts?")),
 ]
@@ -288,13 +317,15 @@ COMMON_FILLER = frozenset(split_words(
     "please pls plz thanks thank you thx ty now right today immediately asap and then also too just position positions "
     "holding holdings stake broker brokers brokerage account is are which whichever whatever go ahead i want wanna would "
     "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
-    "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with put place set use choose pick prefer"))
+    "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with put place set use choose pick prefer "
+    "mate cheers ta bro buddy dude pal boss sir madam maam ma'am yaar abeg oga bitte danke obrigado gracias kindly dear friend"))
 PRONOUNS = frozenset(split_words("it them those these that this same they"))
 FILLER = {
     IntentKind.ORDER: COMMON_FILLER,
     IntentKind.COST_COMPARISON: COMMON_FILLER | PRONOUNS | frozenset(split_words(
         "what what's whats how much would it cost costs be fees fee commission commissions estimate estimated compare "
-        "comparing where between or than expensive less charge pay if does do did cheaper total vs versus comm comms")),
+        "comparing where between or than expensive less charge pay if does do did cheaper total vs versus comm comms "
+        "difference differences two brokers")),
     IntentKind.CANCEL: COMMON_FILLER | PRONOUNS | frozenset(split_words(
         "cancel cancelled canceled revoke withdraw scrap kill pull delete order orders open pending queued working active "
         "limit market buy sell gtc day all every everything")),
@@ -312,6 +343,7 @@ RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "send go ahead place submit execute do confirm book then uh um fine good great alright cool perfect sure yes yeah"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
+    "quantity number amount size count "
     "good great fine please that"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "

@@ -182,6 +182,7 @@ ORDERS = [
 ]
 
 QUESTIONS = [
+    ("is the market open?", kind(IntentKind.MARKET)),
     ("Show me portfolios from both brokers", kind(IntentKind.PORTFOLIO, brokers=BOTH, broker_choice="all")),
     ("what do I hold on velocity", kind(IntentKind.PORTFOLIO, brokers=(VE,))),
     ("positions", kind(IntentKind.PORTFOLIO, brokers=())),
@@ -528,3 +529,98 @@ def test_a_story_year_is_no_share_count_and_two_questions_get_two_answers():
     assert (trail.order_type, trail.trail_percent, trail.quantity, trail.portion) == ("trailing_stop", D(5), None, D(1))
     kinds = [i.kind for i in read_request("how much cash do i have on each broker? and which one's cheaper", BROKERS)]
     assert kinds == [IntentKind.ACCOUNT, IntentKind.COMPARE_BROKERS]
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    # questions about the market clock and what the brokers allow are answered, never traded
+    ("is the market open right now?", kind(IntentKind.MARKET)),
+    ("what time does the market close today", kind(IntentKind.MARKET)),
+    ("when does the stock market open tomorrow?", kind(IntentKind.MARKET)),
+    ("can I buy fractional shares on velocity?", kind(IntentKind.COMPARE_BROKERS, brokers=(VE,))),
+    ("which venue lets me do fractionals?", kind(IntentKind.COMPARE_BROKERS)),
+    ("what order types can I use?", kind(IntentKind.COMPARE_BROKERS)),
+    ("where is my tesla held?", kind(IntentKind.PORTFOLIO, symbol_text="TSLA")),
+    ("which broker has my AMD?", kind(IntentKind.PORTFOLIO, symbol_text="AMD")),
+    ("what's the bid ask on nvda", kind(IntentKind.QUOTE, symbol_text="NVDA")),
+    ("what's the fee difference for 1000 shares between the two brokers?",
+     kind(IntentKind.COST_COMPARISON, symbol_text=None, quantity=D(1000))),
+    ("commish on 1,000 sh at VB?", kind(IntentKind.COST_COMPARISON, quantity=D(1000), brokers=(VE,))),
+    ("which broker should I use for 10 shares of apple if I want the lowest cost",
+     kind(IntentKind.COST_COMPARISON, symbol_text="AAPL", quantity=D(10))),
+    ("If I bought 200 shares of Bank of America, what would the fee be at TradeSphere compared with Velocity?",
+     kind(IntentKind.COST_COMPARISON, symbol_text="BAC", quantity=D(200))),
+    # crypto is refused; an ETF that holds it is a stock
+    ("I'd like to buy some Bitcoin, maybe $200 worth.", asks("cryptocurrencies are not supported")),
+    ("buy 0.1 btc", asks("cryptocurrencies are not supported")),
+    ("buy $200 of the bitcoin etf", buy("IBIT", notional=D(200))),
+    # stop-limit pairs, limit-on-close, an offer on shares held
+    ("sell 5 aapl stop limit 200/199", sell("AAPL", quantity=D(5), order_type="stop_limit", stop_price=D(200),
+                                            limit_price=D(199), time_in_force="gtc")),
+    ("buy 25 TSM stop-limit 215.00/216.50 GTC", buy("TSM", quantity=D(25), order_type="stop_limit", stop_price=D(215),
+                                                     limit_price=D("216.5"), time_in_force="gtc")),
+    ("stop limit buy 10 crowdstrike, stop 400 limit 405, velocity",
+     buy("CRWD", quantity=D(10), order_type="stop_limit", stop_price=D(400), limit_price=D(405), brokers=(VE,))),
+    ("If Carnival drops to 18 I want out. Stop at 18, limit 17.50, good till cancelled please",
+     sell("CCL", portion=D(1), order_type="stop_limit", stop_price=D(18), limit_price=D("17.5"), time_in_force="gtc")),
+    ("buy 75 KO limit-on-close, 68.40", buy("KO", quantity=D(75), order_type="limit", limit_price=D("68.4"),
+                                           time_in_force="cls")),
+    ("GTC limit sell 10 NKE @ 120", sell("NKE", quantity=D(10), order_type="limit", limit_price=D(120), time_in_force="gtc")),
+    ("offer my 40 DE at 412.25 GTC", sell("DE", quantity=D(40), order_type="limit", limit_price=D("412.25"),
+                                         time_in_force="gtc")),
+    # other voices: a real word is never "repaired" ("world" stays world), sign-offs are noise, sell verbs
+    ("Right, whack 500 dollars into the Vanguard total world fund, cheers", buy("VT", notional=D(500))),
+    ("Please do the needful and sell 10 shares of Cognizant.", sell("CTSH", quantity=D(10))),
+    ("need 30 CAT filled fast - speed over fees on this one", buy("CAT", quantity=D(30), broker_choice="fastest")),
+    ("pare DAL down by a third, mkt", sell("DAL", portion=D(1) / 3)),
+    ("out of all MU", sell("MU", portion=D(1))),
+    ("trailing stop 8% on my qualcom", sell("QCOM", portion=D(1), order_type="trailing_stop", trail_percent=D(8),
+                                            time_in_force="gtc", understood_from="qualcom")),
+])
+def test_questions_advanced_orders_and_other_voices(message, expected):
+    [intent] = read_request(message, BROKERS)
+    check(resolve_alone(intent), expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("On VB: 20 CRWD mkt. On TS: 15 PANW lmt 182.40 GTC.",
+     [buy("CRWD", quantity=D(20), brokers=(VE,)),
+      buy("PANW", quantity=D(15), order_type="limit", limit_price=D("182.4"), time_in_force="gtc", brokers=(TS,))]),
+    ("sell all my honeywel and 3m", [sell("HON", portion=D(1), understood_from="honeywel"), sell("MMM", portion=D(1))]),
+    ("I'd like to get out of Microsoft completely, at both brokers please. Sell everything I have of it.",
+     [sell("MSFT", portion=D(1), brokers=BOTH, broker_choice="all")]),
+])
+def test_brokers_leading_each_part_typos_in_lists_and_an_order_said_twice(message, expected):
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        check(intent, want)
+
+
+@pytest.mark.parametrize(("messages", "expected"), [
+    (["buy 15 shares of Netflix on VelocityBrokers", "do 15 META too, same venue"],
+     buy("META", quantity=D(15), brokers=(VE,))),
+    (["buy 25 shares of Uber on TradeSphere", "do the same on Velocity mate"], buy("UBER", quantity=D(25), brokers=(VE,))),
+    (["buy 20 shares of Spotify on TradeSphere", "now the same quantity on the other broker"],
+     buy("SPOT", quantity=D(20), brokers=(VE,))),
+    (["buy 10 shares of Eli Lilly on TradeSphere", "same on VB"], buy("LLY", quantity=D(10), brokers=(VE,))),
+])
+def test_follow_ups_in_more_voices(messages, expected):
+    check(conversation_intent(messages, BROKERS), expected)
+
+
+def test_a_price_with_cents_moves_the_limit_and_what_stays_is_no_change():
+    [bump] = read_request("bump that to 5.25", BROKERS)
+    assert (bump.follow_up, bump.limit_price, bump.quantity) == (FollowUp.RESIZE, D("5.25"), None)
+    [more] = read_request("make it 2.5 shares", BROKERS)
+    assert (more.quantity, more.limit_price) == (D("2.5"), None)
+    [change] = read_request("Could you change that order to 30 shares instead of 20, keeping the same limit?", BROKERS)
+    assert (change.kind, change.quantity, change.limit_price) == (IntentKind.REPLACE, D(30), None)
+
+
+def test_a_real_word_is_never_repaired_into_a_key_word():
+    from agent.language.normalize import is_english, normalize
+    from agent.language.companies import directory
+
+    assert is_english("world") and is_english("funded") and not is_english("purchace")
+    assert normalize("the vanguard total world fund", directory()) == "the vanguard total world fund"
+    assert normalize("purchace 10 shares on velosity", directory()) == "purchase 10 shares on velocity"

@@ -39,6 +39,7 @@ def estimate(broker: str, args: dict, quantity: str, total: str, fees: str, trad
 def run_to_orders(text: str, answer) -> list[ToolCall] | Reply:
     """Plan, answering every read with `answer(call)`, until the planner places orders or replies."""
     context = ctx()
+    context.user_text = text
     for _ in range(10):
         step = plan(intents(text), context)
         if isinstance(step, Reply) or all(c.tool in ("place_order", "cancel_order", "replace_order") for c in step):
@@ -190,3 +191,53 @@ def test_a_portfolio_answer_mentions_the_orders_still_waiting():
     ts_line, ve_line = step.text.splitlines()[:2]
     assert "no positions" in ts_line and "1 order waiting: buy 100 AAPL market at the open (queued)" in ts_line
     assert "waiting" not in ve_line
+
+
+def _profile(broker: str, market: dict) -> ToolResult:
+    data = {"name": {TS: "TradeSphere", VE: "VelocityBrokers"}[broker], "specialty": "s", "fee_schedule": "f",
+            "fill_latency_ms": 400 if broker == TS else 5, "fractional_shares": broker == TS,
+            "commission_per_share": "0.0035", "commission_minimum": "0.35", "commission_max_pct_of_value": "0.5",
+            "market": market}
+    return ToolResult(broker, "get_broker_profile", {}, True, data, "")
+
+
+def test_the_market_clock_is_read_from_the_default_broker():
+    open_now = {"is_open": True, "now": "2026-11-24T10:30:00-05:00", "next_open": "2026-11-25T09:30:00-05:00",
+                "next_close": "2026-11-24T16:00:00-05:00", "early_close": False, "practice": False}
+    calls = []
+
+    def answer(call: ToolCall) -> ToolResult:
+        calls.append(call)
+        return _profile(call.broker, open_now)
+
+    step = run_to_orders("is the market open right now?", answer)
+    assert [c.broker for c in calls] == [TS]
+    assert step.text == "The market is open: it is Tue Nov 24, 10:30 ET. It closes Tue Nov 24, 16:00 ET."
+    closed = dict(open_now, is_open=False, now="2026-11-28T11:00:00-05:00", practice=True)
+    step = run_to_orders("when does the market open?", lambda call: _profile(call.broker, closed))
+    assert "closed" in step.text and "practice clock" in step.text and "opens Wed Nov 25, 9:30 ET" in step.text
+
+
+def test_what_the_brokers_allow_leads_with_the_broker_asked_about():
+    step = run_to_orders("can I buy fractional shares on velocity?", lambda call: _profile(call.broker, {}))
+    first, second = step.text.splitlines()[:2]
+    assert first == ("Fractional shares and dollar amounts: TradeSphere. Whole shares only: VelocityBrokers (a dollar "
+                     "amount there buys the whole shares it covers).")
+    assert second.startswith("- VelocityBrokers")
+    types = run_to_orders("what order types can I use?", lambda call: _profile(call.broker, {}))
+    assert "stop-limit" in types.text and "trailing-stop" in types.text and "at the close" in types.text
+
+
+def test_where_a_stock_is_held_is_said_first():
+    def answer(call: ToolCall) -> ToolResult:
+        if call.tool == "get_portfolio_summary":
+            account = {"equity": "100000.00", "cash": "99000.00", "unrealized_pnl": "0.00"}
+            held = [{"symbol": "TSLA", "quantity": "5", "market_value": "1000.00", "unrealized_pnl": "-3.20"}] if (
+                call.broker == VE) else []
+            return ToolResult(call.broker, call.tool, {}, True, {"account": account, "positions": held}, "")
+        return ToolResult(call.broker, call.tool, dict(call.arguments), True, {"orders": []}, "")
+
+    step = run_to_orders("where is my tesla held?", answer)
+    assert step.text.splitlines()[0] == "You hold 5 TSLA at VelocityBrokers ($1,000.00, P&L -$3.20)."
+    none = run_to_orders("which broker has my AMD?", answer)
+    assert none.text.splitlines()[0] == "You hold no AMD at either broker."
