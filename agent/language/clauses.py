@@ -28,7 +28,7 @@ from agent.language.companies import CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EVERYTHING, Clause, cancels, decide
 from agent.language.slots import Slots, read_slots, remainder
-from agent.language.vocabulary import CANCEL, FILLER, QUESTION_START
+from agent.language.vocabulary import CANCEL, COST_QUESTION, FILLER, QUESTION_START
 
 _JOINT = re.compile(
     r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)\.(?=\s)"
@@ -134,6 +134,9 @@ def needs_clauses(message: str, slots: Slots) -> bool:
     """Whether a message holds more than one order's worth of slots, a correction, a question and an order, or a
     story around its order (several sentences, many words)."""
     companies = {m.company.symbol for m in slots.companies}
+    if (COST_QUESTION.search(slots.cls) and not (slots.buy or slots.sell) and len(companies) <= 1
+            and len(set(slots.quantities)) + len(set(slots.notionals)) <= 1 and not re.search(r"\?\s*\S", message)):
+        return False  # "whats cheaper, ts or vb, for 10 msft": one question, however many brokers it names
     sentences = [t for t in re.split(r"(?<=[.!?])\s+", message) if re.search(r"[A-Za-z]{2}", t)]
     return (len(companies) > 1 or (slots.buy and slots.sell) or (bool(CANCEL.search(slots.cls)) and (slots.buy or slots.sell))
             or len(sentences) > 1 or len(message.split()) > 18 or slots.hypothetical

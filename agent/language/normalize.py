@@ -49,6 +49,7 @@ _SHORTHAND = [
     (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
     (re.compile(r"\b(?:do|doing)\s+the\s+needful\b", re.I), " "),
+    (re.compile(r"\b52[\s-]*(?:week|wk)s?\b", re.I), "year's"),
     # "change that order to 30 shares, keeping the same limit": what stays is not a change
     (re.compile(r",?\s*(?:and\s+)?(?:keep(?:ing)?|leave|leaving|with)\s+the\s+(?:same\s+)?(?:limit|price|stop)(?:\s+(?:price|as\s+(?:it\s+is|is|before)|unchanged|the\s+same))?\b", re.I), " "),
     # "75 KO limit-on-close, 68.40", "LOC 68.40": a limit order for the closing auction

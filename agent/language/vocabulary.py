@@ -243,20 +243,21 @@ ORDER_ID = re.compile(r"(?:\border\s*(?:#|id|number|no\.?)?\s*:?\s*|#)(?P<ref>[A
                        r"|\b(?P<bare>(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)*)\b", re.I)
 COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|quote\s+me\s+(?:the\s+)?(?:cost|fees?|total)",
     r"how much (?:would|will|does|do|did|is|to|it)\b.*\b(?:cost|fees?|commissions?|charge|pay)",
-    r"how much (?:would|will) (?:it|i|that|they)", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
+    r"how much (?:would|will) (?:it|i|that|they)", r"how\s+(?:much|many)(?:\s+shares)?\s+(?:would|will|could|can|does|do)\b.*\b(?:get|buy|cover)\b(?:\s+(?:me|us|you))?", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
-    r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)",
+    r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)|(?:what|who)(?:'s|s|\s+is)\s+cheaper",
     r"compar\w+\b.*\b(?:costs?|fees?|prices?)", r"(?:fees?|commissions?|costs?|comms?)\s+differen\w+|differen\w+\s+in\s+(?:the\s+)?(?:fees?|commissions?|costs?)", r"cost (?:of|to|for)|what if i|(?:fees?|commissions?)\s+(?:for|on|to)(?!\s+(?:this|that|it)\b)",
     r"(?:run|set)\s+me(?:\s+back)?|cost\s+me|what\s+(?:commissions?|fees?)|(?:commissions?|fees?)\s+(?:do\s+|will\s+|would\s+)?(?:i|we)\s+pay|(?:comm|commission|fees?)\s+on(?!\s+(?:this|that|it)\b)")
 # "is the market open?", "what time does the market close", "trading hours": the market clock, not an order
 MARKET_HOURS = keywords(
     r"(?:is|are)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|wall\s+street)\s+(?:still\s+|even\s+|currently\s+)?(?:open|closed|trading)",
-    r"(?:markets?|exchange|nyse)\s+(?:is|are)\s+(?:still\s+|currently\s+)?(?:open|closed)\s*(?:now|right now|today|yet)?\s*\?",
+    r"(?:markets?|exchange|nyse)\s+(?:is|are)\s+(?:still\s+|currently\s+)?(?:open|closed)(?:\s+(?:now|right now|today|yet))?(?=\s*\?)",
     r"(?:market|trading|exchange)\s+hours", r"(?:market|exchange)\s+(?:open|opening|close|closing)\s+times?",
     r"when\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session)\s+(?:open|close|start|end|begin|finish)",
     r"what\s+time\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session|closing\s+bell|opening\s+bell)",
     r"how\s+long\s+(?:until|till|til|before)\s+(?:the\s+)?(?:markets?|exchange)\s+(?:opens?|closes?)",
-    r"(?:open|closed)\s+(?:right\s+)?now\s*\?$")
+    r"(?:open|closed)\s+(?:right\s+)?now(?=\s*\?\s*$)",
+    r"how(?:'s|\s+is)\s+the\s+(?:stock\s+)?market(?:\s+(?:doing|looking))?(?:\s+today)?(?=\s*\??\s*$)")
 # "can I buy fractional shares on Velocity?", "what order types do you support?": what a broker allows
 CAPABILITY = keywords(r"fractional\w*|fractions?\s+of\s+(?:a\s+)?shares?|partial\s+shares?|whole\s+shares?(?:\s+only)?",
                       r"(?:order|orders)\s+types?|types?\s+of\s+orders?|kinds?\s+of\s+orders?|what\s+orders?\s+can",
@@ -292,20 +293,24 @@ INFO_KINDS = [
         r"(?:combined|overall|aggregate) (?:value|portfolio|balance)",
         r"how much (?:money )?(?:do i have|have i got) (?:in total|altogether|overall)")),
     (IntentKind.ACCOUNT, keywords(r"cash|buying power|balances?|funds|how much money",
-                             r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent)\b.*\bfees?")),
+                             r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent|spend|spending)\b.*\bfees?")),
     (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed")),
+    (IntentKind.COMPARE_BROKERS, keywords(r"\bor\b.*\b(?:better|best)\b", r"(?:better|best)\s+(?:for|broker|one)",
+                                     r"which\s+(?:broker|one)\s+(?:is|would\s+be)\s+(?:better|best)")),
     (IntentKind.ORDERS, keywords(r"orders?|trades|trade history|fills?|executions?|transactions?|queued|pending",
                             r"(?:still|anything)\s+open|waiting\s+to\s+(?:be\s+)?fill\w*|unfilled|working",
-                            r"what did i (?:buy|sell)", r"did my .* (?:fill|go through|execute)")),
+                            r"what (?:did|have) i (?:buy|sell|bought|sold)", r"did my .* (?:fill|go through|execute)")),
     (IntentKind.PORTFOLIO, keywords(r"where (?:is|are|do i (?:hold|have|keep)) (?:my|all my)", r"which (?:broker|account|one)\b.{0,20}\b(?:has|holds|is holding|hold) my",
                                r"\bheld\b"),),
     (IntentKind.PORTFOLIO, keywords(r"portfolios?|positions?|holdings?|what am i holding|my (?:stocks|shares)|how many",
                                r"what (?:do|did) i (?:own|hold|have)|do i (?:own|hold|have)|how am i doing",
-                               r"p&l|p/l|pnl|profits?|gains?|losses|unrealized")),
+                               r"p&l|p/l|pnl|profits?|gains?|losses|unrealized", r"am i (?:up|down)|up or down",
+                               r"average (?:cost|price)|avg (?:cost|price)|cost basis|what did i pay")),
     (IntentKind.COMPARE_BROKERS, keywords(r"compar\w*|brokers?|fees?|commissions?|charges?|slippage|profiles?|difference",
                                      r"fast(?:est|er)?|quick(?:est|er)?|cheap(?:est|er)?|expensive|vs\.?|versus")),
     (IntentKind.QUOTE, keywords(r"quotes?|prices?|trading at|going for|trading|valued at|current(?:ly)? (?:at|price)",
                            r"bid\W+(?:and\W+|/\W*|&\W*)?(?:the\s+)?ask(?:ing)?|bid-ask|bid/ask|spread\s+(?:on|for|of)",
+                           r"news|headlines|(?:year's|day's|daily|yearly|annual)\s+(?:high|low|range)",
                            r"how much (?:is|are|does|do|costs?)", r"what(?:'s| is| are|s)? .+ at")),
     (IntentKind.ACCOUNT, keywords(r"accounts?")),
 ]
@@ -348,5 +353,5 @@ REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
-    "moment once least most two three both these those"))
+    "moment once least most two three both these those what whats what's available supported"))
 
