@@ -26,9 +26,12 @@ from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
+from agent.language.structured import records
 from agent.language.vocabulary import ADVICE, CANCEL, ROUTING_ASKED
 
 EACH = re.compile(r"\beach\b", re.I)
+# a line of a list that is an order of its own: a size, or a verb
+_ORDER_LINE = re.compile(r"^\s*(?:\$|\d|(?:buy|sell|cancel|close|trim|dump|bto|stc|purchase)\b)", re.I)
 
 __all__ = ["BrokerRef", "DialogueState", "FollowUp", "Intent", "IntentKind", "conversation_intent",
            "conversation_intents", "merge_follow_up", "parse_request", "read_request"]
@@ -43,6 +46,10 @@ EMPTY = "What would you like to do? You can trade, get a quote, or see your port
 def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory | None = None) -> list[Intent]:
     """Every intent in one message, references to the conversation not yet resolved."""
     companies = companies or directory()
+    lines = records(text or "")
+    if len(lines) > 1 and all(_ORDER_LINE.search(line) for line in lines):
+        # "1. buy 10 AAPL / 2. buy 5 MSFT on velocity", CSV rows: each line its own request, its broker its own
+        return [intent for line in lines for intent in read_request(line, brokers, companies)]
     message = normalize(text, companies)
     if not message:
         return [clarify(EMPTY)]

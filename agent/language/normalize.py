@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 
 from agent.language.companies import CompanyDirectory
 from agent.language.numbers import words_to_numbers
+from agent.language.structured import plain as plain_records
 from agent.language.vocabulary import NUM
 
 # The words the parser reads: a typo of one of these is repaired. Short words (<= 3 letters) are never touched.
@@ -80,6 +81,7 @@ _SPOKEN_SELL = re.compile(r"^(?:(?:um+|uh+|okay|ok|so|hey)\b[\s,]*)*cell\b", re.
 
 def normalize(text: str, directory: CompanyDirectory) -> str:
     """The message with quotes, shorthand, spelled letters and ordinary-word typos made plain."""
+    text = plain_records(text or "")  # "ticker: ABNB, qty: 10", "buy --qty 30 SOFI", CSV rows, lists: one plain request a line
     text = re.sub(r"\s+", " ", (text or "").replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')).strip()
     text = _DECIMAL_COMMA.sub(r"\1.\2", text)
     text = _HALF_SHARE.sub("0.5 shares", text)
