@@ -27,7 +27,7 @@ from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.structured import records
-from agent.language.vocabulary import ADVICE, CANCEL, ROUTING_ASKED
+from agent.language.vocabulary import ADVICE, CANCEL, REPLACE_VERB, ROUTING_ASKED
 
 EACH = re.compile(r"\beach\b", re.I)
 # a line of a list that is an order of its own: a size, or a verb
@@ -72,8 +72,27 @@ _QUESTIONS = (IntentKind.QUOTE, IntentKind.COST_COMPARISON, IntentKind.ACCOUNT, 
               IntentKind.COMPARE_BROKERS, IntentKind.TOTAL_VALUE, IntentKind.MARKET)
 
 
+def _story_trimmed(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory, shouting: bool) -> str:
+    """The message without the sentences that only tell a story ("My wife and I talked it over at breakfast."):
+    kept are the sentences with a company, an amount, a price, a broker, a trade verb or a question."""
+    sentences = [t for t in re.split(r"(?<=[.!?])\s+", message) if t.strip()]
+    if len(sentences) < 2:
+        return message
+
+    def matters(sentence: str) -> bool:
+        s = read_slots(sentence, brokers, companies, shouting)
+        return bool(s.companies or s.quantities or s.notionals or s.limit_prices or s.stop_prices or s.brokers
+                    or s.broker_choice or s.buy or s.sell or s.tif or s.portion is not None or "?" in sentence
+                    or CANCEL.search(sentence) or REPLACE_VERB.search(sentence) or CONFIRM.search(sentence)
+                    or re.search(r"\b(?:same|again|more|other|instead)\b", sentence, re.I))
+
+    kept = [t for t in sentences if matters(t)]
+    return " ".join(kept) if kept and len(kept) < len(sentences) else message
+
+
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:
     shouting = message.upper() == message and any(c.isalpha() for c in message)
+    message = _story_trimmed(message, brokers, companies, shouting)
     slots = read_slots(message, brokers, companies, shouting)
     whole = decide(Clause(message, slots, brokers, companies, shouting))
     symbols = list(dict.fromkeys(m.company for m in slots.companies))
@@ -84,7 +103,9 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM, brokers=slots.brokers,
                        broker_choice=slots.broker_choice)]
     if (len(symbols) > 1 and EACH.search(message) and len(set(slots.quantities)) + len(set(slots.notionals)) == 1
-            and whole.kind is IntentKind.CLARIFY and not (slots.sell and not slots.buy)):
+            and (whole.kind is IntentKind.CLARIFY or (whole.kind is IntentKind.COMPARE_BROKERS and slots.broker_choice
+                                                      and "?" not in message))
+            and not (slots.sell and not slots.buy)):
         # "$500 each spy qqq iwm": one order per company, each with the one size said
         return [decide(Clause(message, replace(slots, companies=(m,), buy=True), brokers, companies, shouting))
                 for m in {m.company.symbol: m for m in slots.companies}.values()]

@@ -32,7 +32,7 @@ from agent.language.vocabulary import CANCEL, COST_QUESTION, FILLER, QUESTION_ST
 
 _JOINT = re.compile(
     r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)\.(?=\s)"
-    r"|\s-\s|—|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
+    r"|\s-\s|—|\s\+\s|,(?=\s|$|[A-Za-z]))\s*(?:(?:and|then|plus|also|but|so)\b\s*)*"
     r"|\s+(?:and\s+then|and\s+also|and|plus|then|also|but(?!\s+(?:for|with|in|on)\b))\s+"
     r"|\s+(?=(?:no\s+wait|wait|no\s+no|i\s+mean|scratch\s+that|make\s+that|or\s+rather|sorry|oops|no\s+actually)\b)", re.I)
 _FILLERS = re.compile(r"^(?:(?:um+|uh+|hmm+|oh|ah|erm|er|well|so|okay|ok)\b[\s,.!:-]*)+", re.I)
@@ -128,6 +128,9 @@ class _Draft:
     """A follow-up or cancel that acts on the conversation: it takes no company from the message's story."""
     routed: bool = False
     """Its broker was given for it by name ("sofi on velo"): it says nothing about the other orders' brokers."""
+
+
+_GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
 
 def needs_clauses(message: str, slots: Slots) -> bool:
@@ -292,6 +295,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             context = combine(context, s, override=False)
             questions.append(piece)
             continue
+        if piece.verb and not s.companies and not piece.size and _GENERIC.search(piece.text):
+            context = combine(context, s, override=False)  # "a friend says speed matters when you buy": a remark
+            continue
         if (current is not None and (s.buy or s.sell) and not s.companies and not piece.size and piece.noise_free(shouting)
                 and (s.portion is None or _ALL_OF_THEM.search(piece.text)) and all(
                     d.acts or d.slots.quantities or d.slots.notionals for d in drafts)):
@@ -322,6 +328,10 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             continue
         complete = current is not None and bool(current.slots.companies) and (
             current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
+        if (current is not None and s.companies and not piece.size and not piece.verb and not current.acts
+                and {m.company.symbol for m in s.companies} <= {m.company.symbol for m in current.slots.companies}):
+            context = combine(context, replace(s, companies=()), override=False)
+            continue
         list_item = bool(s.companies) and piece.noise_free(shouting) and not piece.size
         continues = piece.size and (piece.noise_free(shouting) or s.companies or s.brokers or _BY_POSITION.search(piece.text))
         protects = bool(s.companies and (s.trailing or (s.stop_prices and _STOP_SAID.search(piece.text)))
@@ -410,6 +420,11 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
     _fill_brokers_before(drafts, len(drafts))
     orders = [d for d in drafts if not d.acts]
+    timed = [d for d in orders if d.slots.tif is not None]
+    if (len(orders) > 1 and timed == orders[-1:] and len({(d.slots.buy, d.slots.sell) for d in orders}) == 1
+            and not re.search(r"[.!?]\s", message)):
+        for draft in orders[:-1]:  # "buy 10 oklo and 10 smr at the open": the timing said once, at the end, for all
+            draft.slots = replace(draft.slots, tif=orders[-1].slots.tif)
     if len(orders) > 1 and all(not (d.slots.buy or d.slots.sell) and d.slots.companies and d.slots.quantities
                                for d in orders):
         for draft in orders:  # a list of orders with no side at all, "50 F on tradesphere and 50 GM on velocity": buys

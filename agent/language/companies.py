@@ -33,7 +33,7 @@ _TOKEN = re.compile(r"\$?[A-Za-z0-9](?:[A-Za-z0-9&'’.+/-]*[A-Za-z0-9])?")
 _EVERYDAY = frozenset(["target", "gold", "silver", "oil", "block", "square", "chase", "united", "circle", "carrier", "charter", "spectrum", "progressive", "parker", "russell", "quest", "dover", "monster", "simon", "polo", "coach", "plug", "snap", "zoom", "ball", "align", "affirm", "ally", "intuitive", "vertex", "vulcan", "zebra", "ross", "hartford", "tyson", "trane", "lam", "arm", "ark", "marsh", "williams", "dominion", "duke", "edwards", "regions", "citizens", "southwest", "norwegian", "strategy", "apollo", "riot", "lucid", "celsius", "paramount", "motorola", "delta", "dow", "nasdaq", "bitcoin", "biotech", "semiconductors", "match", "crown", "ge", "gm", "hp", "ti", "bd", "ea", "ups", "ice", "yum", "att", "fis", "kla", "j", "c", "d", "f", "o", "t", "v", "a", "cliffs", "discover", "the", "dow", "small", "caps", "mid", "cap", "junk", "bonds", "investment", "grade", "corporate", "bonds", "high", "yield", "world", "stock", "developed", "markets", "emerging", "markets", "oil", "crude", "oil", "total", "world"])
 
 # Tickers that are everyday words: typed in lowercase (or in a shouted message) they are words, not tickers.
-_WORD_TICKERS = frozenset(["a", "all", "are", "ball", "cat", "cost", "d", "dash", "deck", "ed", "el", "et", "f", "fast", "gild", "hal", "has", "hood", "hum", "ice", "it", "j", "job", "key", "keys", "kim", "len", "lin", "low", "luv", "ma", "mar", "met", "mo", "mos", "mp", "ms", "mu", "net", "now", "nu", "o", "on", "peg", "pm", "pool", "ppl", "rf", "rl", "so", "spot", "shop", "snow", "snap", "t", "tap", "team", "tel", "tt", "v", "well", "amp", "app", "arm", "bk", "c", "cf", "ci", "cl", "cb", "de", "dd", "ea", "fe", "ge", "gd", "gm", "hd", "hon", "ip", "ir", "mco", "ni", "pg", "ph", "psa", "rsp", "sw", "d", "o", "a", "it"])
+_WORD_TICKERS = frozenset(["bro", "fam", "yo", "gg", "lfg", "moon", "ape", "a", "all", "are", "ball", "cat", "cost", "d", "dash", "deck", "ed", "el", "et", "f", "fast", "gild", "hal", "has", "hood", "hum", "ice", "it", "j", "job", "key", "keys", "kim", "len", "lin", "low", "luv", "ma", "mar", "met", "mo", "mos", "mp", "ms", "mu", "net", "now", "nu", "o", "on", "peg", "pm", "pool", "ppl", "rf", "rl", "so", "spot", "shop", "snow", "snap", "t", "tap", "team", "tel", "tt", "v", "well", "amp", "app", "arm", "bk", "c", "cf", "ci", "cl", "cb", "de", "dd", "ea", "fe", "ge", "gd", "gm", "hd", "hon", "ip", "ir", "mco", "ni", "pg", "ph", "psa", "rsp", "sw", "d", "o", "a", "it"])
 _SHORTHAND_TICKERS = frozenset({"lmt", "mkt", "stp"})
 # Brokerages that are also listed companies: "buy 10 AAPL on robinhood" names a broker we do not have.
 BROKERAGES = frozenset({"HOOD", "SCHW", "IBKR", "SOFI"})
@@ -214,7 +214,7 @@ _BEFORE_STOCK = re.compile(
 _AFTER_STOCK = re.compile(r"^\s*(?:shares?|stock|position|order|\?|$|at\b|on\b|@|limit|lmt|for\b|trading|\d)", re.I)
 
 
-_WORD_TICKER_BEFORE = re.compile(r"(?:\d\s*|\$|\bshares?\s+of\s+|\b(?:buy|sell|quote|ticker|symbol)\s+"
+_WORD_TICKER_BEFORE = re.compile(r"(?:\d\s*|\$|\beach\s+(?:of\s+|in\s+|into\s+)?|\bshares?\s+of\s+|\b(?:buy|sell|quote|ticker|symbol)\s+"
                                  r"|\b(?:stop|stp|trl|trail\w*)\s+(?:\$?\d[\d.]*\s*%?\s+)?(?:on|for)\s+(?:my\s+)?)$", re.I)
 
 

@@ -64,7 +64,7 @@ _IMPLIED_BUY = re.compile(
 _DOLLARS_OF = re.compile(r"(?:^|[,:;]\s*)\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:each\s*:?\s*)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b"
                          r"|^\s*\d[\d,.]*\s*(?:k|grand|dollars?|bucks)\s+(?:each\s+)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b", re.I)
 # An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
-_ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc)\b|@", re.I)
+_ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc|send\s+it)\b|@", re.I)
 _THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|platform|account|venue)\b|\bthat\s+one\b"
                           r"|\bthere\b", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
@@ -91,7 +91,9 @@ _MY_STOCK = re.compile(r"\bsell(?:ing)?\s+(?:off\s+)?(?:my|our)\s+(?:qzc[a-z](?:
 _LIKE_THE_LAST = re.compile(r"\b(?:too|also|as\s+well)\b|\bsame\s+(?:venue|broker|brokerage|place|account|platform)\b", re.I)
 _MORE = re.compile(r"\b(?:more|another|extra|additional|again)\b", re.I)
 _SAME_ORDER = re.compile(r"\b(?:do|place|make|repeat)\s+(?:the\s+)?same(?:\s+(?:thing|order|trade))?\b|\bsame\s+(?:again|thing|order|trade)\b"
-                         r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b|\b(?:the\s+)?same\s+(?:for|with)\s+qzc[a-z]\b", re.I)
+                         r"|\brepeat\s+(?:that|it|the\s+(?:last\s+)?order)\b|\b(?:the\s+)?same\s+(?:for|with)\s+qzc[a-z]\b"
+                         r"|^\s*(?:(?:now|and|ok|okay|also)\s+)?do\s+qzc[a-z]\b(?:\s+(?:too|also|as\s+well|now|next))?\s*[.!]?\s*$"
+                         r"|^\s*(?:(?:now|and|ok|okay|also)\s+)?qzc[a-z]\s+(?:too|as\s+well)\s*[.!]?\s*$", re.I)
 _DOUBLE = re.compile(r"\bdouble\s+(?:it|that|this|down|up|my\s+(?:position|stake|order)|(?:the\s+|my\s+)?qzc[a-z])\b", re.I)
 
 
@@ -638,7 +640,8 @@ def _repeat(clause: Clause) -> Intent | None:
     named = slots.brokers or slots.other_broker
     cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|number|amount|quantity)\b", " ", slots.cls)
     same_size = _SAME_SIZE.search(slots.cls) and named and not slots.companies and not clause.has_size
-    if not same_size and not (REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
+    if not same_size and not _SAME_ORDER.search(cls) and not (
+            REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
         return None  # without a broker only "same", "again" or "repeat" say it; "the same quantity on the other broker"
     symbols = list(dict.fromkeys(m.company for m in slots.companies))
     if (len(symbols) == 1 and _SAME_ORDER.search(cls) and not slots.buy and not slots.sell and not clause.has_size
@@ -647,6 +650,9 @@ def _repeat(clause: Clause) -> Intent | None:
         return Intent(kind=IntentKind.ORDER, symbol_text=symbols[0].symbol, company=symbols[0].name, size_ref="same",
                       broker_ref=None if slots.brokers else "there", brokers=slots.brokers, tif_stated=slots.tif is not None,
                       time_in_force=slots.tif or "day")
+    if (slots.quantities and not slots.companies and not (slots.buy or slots.sell)
+            and re.match(r"^\s*(?:the\s+)?same\s+(?:thing\s+|order\s+|trade\s+)?(?:but|except|only|with)\b", cls)):
+        return Intent(kind=IntentKind.ORDER, follow_up=FollowUp.REPEAT_ON, **order_fields(slots))  # "same but 50"
     if slots.companies or remainder(slots.rest, REPEAT_FILLER, clause.shouting) or (slots.buy and slots.sell):
         return None
     if slots.quantities and not slots.brokers and not slots.other_broker:

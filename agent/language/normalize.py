@@ -50,6 +50,11 @@ _SHORTHAND = [
     (re.compile(r"\bts\b(?=\s+(?:vs|or|and|versus)\b)|(?<=\bvs\s)ts\b|(?<=\bversus\s)ts\b", re.I), "tradesphere"),
     (re.compile(r"\bb\s*of\s*a\b", re.I), "BofA"),
     (re.compile(r"\b(?:do|doing)\s+the\s+needful\b", re.I), " "),
+    # "5 more of the one I just bought", "half of my earlier purchase": the last order's stock
+    (re.compile(r"\b(?:the\s+(?:one|stock|shares|company)|what)\s+(?:that\s+)?(?:i|we)\s+(?:just\s+|recently\s+)?(?:bought|purchased|got)\b"
+                r"|\bmy\s+(?:earlier|last|previous|recent|latest)\s+(?:purchase|buy|trade)\b", re.I), "it"),
+    # "so I don't lose my shirt": a purpose, not part of the order
+    (re.compile(r",?\s+so\s+(?:that\s+)?(?:i|we)\s+(?:don'?t|do\s+not|won'?t|can'?t|cannot|never)\b[^.?!;]*", re.I), " "),
     (re.compile(r"\b52[\s-]*(?:week|wk)s?\b", re.I), "year's"),
     # "change that order to 30 shares, keeping the same limit": what stays is not a change
     (re.compile(r",?\s*(?:and\s+)?(?:keep(?:ing)?|leave|leaving|with)\s+the\s+(?:same\s+)?(?:limit|price|stop)(?:\s+(?:price|as\s+(?:it\s+is|is|before)|unchanged|the\s+same))?\b", re.I), " "),

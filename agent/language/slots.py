@@ -22,6 +22,7 @@ from agent.language.normalize import KEY_WORDS, is_english
 from agent.language.numbers import to_decimal
 from agent.language.vocabulary import (
     ALL_BROKERS,
+    BRACKET_WORDS,
     BROKER_TAIL,
     BUY,
     CHOICES,
@@ -222,6 +223,11 @@ def _take_triggers(text: Text, slots: Slots, selling: bool = False) -> None:
 def _take_stops(text: Text, slots: Slots) -> None:
     """Trailing amounts, take-profit prices and stop prices, before any other number is read."""
     slots.stop_loss = bool(STOP_LOSS_WORDS.search(text.s))
+    if BUY.search(text.s):
+        for pattern in BRACKET_WORDS:
+            for m in text.take(pattern):
+                slots.take_profit_prices += (to_decimal(m["tp"]),)
+                slots.stop_prices += (to_decimal(m["sl"]),)
     for m in text.take(STOP_LIMIT_PAIR):
         slots.stop_prices += (to_decimal(m["s"]),)
         slots.limit_prices += (to_decimal(m["l"]),)
@@ -235,7 +241,7 @@ def _take_stops(text: Text, slots: Slots) -> None:
             slots.trail_price = slots.trail_price or to_decimal(m["p"] or m.groupdict().get("d"))
             counts.append(m.groupdict().get("q"))
     slots.trailing = bool(text.take(TRAIL_WORD)) or slots.trail_percent is not None or slots.trail_price is not None
-    slots.take_profit_prices = tuple(to_decimal(m["p"]) for pattern in TAKE_PROFIT for m in text.take(pattern))
+    slots.take_profit_prices += tuple(to_decimal(m["p"]) for pattern in TAKE_PROFIT for m in text.take(pattern))
     for pattern in STOP_AT:
         for m in text.take(pattern):
             slots.stop_prices += (to_decimal(m["p"]),)

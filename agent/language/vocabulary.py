@@ -41,7 +41,9 @@ TIF = [
                      r"(?:\s*,?\s*(?:or|and)\s+(?:until\s+)?(?:i|you)\s+cancel\w*(?:\s+it)?(?:\s+myself)?)?",
                      r"(?:remain|stay|stays|keep\s+it|leave\s+it)\s+(?:open|active|working|in\s+force|on\s+the\s+books)"
                      r"(?:\s+(?:until|till)\s+(?:it\s+is\s+)?(?:filled|executed|i\s+cancel\w*))?",
-                     r"no\s+expiry|never\s+expires?|doesn'?t\s+expire|not\s+expire")),
+                     r"no\s+expiry|never\s+expires?|doesn'?t\s+expire|not\s+expire",
+                     r"(?:leave|keep)\s+(?:the\s+order\s+|it\s+|that\s+)?(?:in\s+place|alive|up|sitting\s+there)(?:\s+(?:until|till)\s+it\s+fills)?",
+                     r"however\s+long\s+(?:that|it)\s+takes|(?:until|till)\s+it\s+(?:fills|executes|goes\s+through)")),
     ("opg", keywords(
         r"(?:(?:tomorrow|tmrw|tmr)\s+)?(?:at|on|by)\s+(?:the\s+)?(?:market\s+)?open(?:ing)?(?:\s+bell)?"
         r"(?:\s+(?:tomorrow|tmrw|tmr))?",
@@ -149,6 +151,15 @@ _ON_SHARES = (rf"(?:\s+(?:up|down|higher|lower))?(?:\s+(?:on|for|in))?(?:\s+(?:m
               r"(?:\s+(?:at|of|by|@|=|to|is))?\s*(?:of\s+)?(?:(?:like|about|around|roughly|maybe|say)\s+)?")
 _NOT_PERCENT = r"(?!\s*(?:%|percent|pct))"
 # "stop loss at 200", "stop 165", "stp @ 88", "a stop of $52", "sl 210"; "stop on UBER @ 88", "stop loss on my apple at 200"
+# A bracket in words, on a buy: "and sell it by itself if the price goes up to $90, or if it goes down to $55"
+_UP = r"(?:goes\s+up|gets|rises|climbs|hits|reaches|jumps|is)\s+(?:up\s+)?(?:to|above|over|past)?"
+_DOWN = r"(?:goes\s+down|falls|drops|dips|sinks|gets|hits|is)\s+(?:down\s+)?(?:to|below|under)?"
+_EXIT = r"\b(?:sell|exit|get\s+out)\b[^.;?]{0,40}?\bif\s+(?:the\s+price|it|the\s+stock|they)\s+"
+_OR = r"[\s,]+(?:or|and)\s+(?:if\s+)?(?:the\s+price\s+|it\s+|the\s+stock\s+|they\s+)?"
+BRACKET_WORDS = [re.compile(p, re.I) for p in (
+    rf"{_EXIT}{_UP}\s*\$?\s*(?P<tp>{NUM}){_OR}{_DOWN}\s*\$?\s*(?P<sl>{NUM})",
+    rf"{_EXIT}{_DOWN}\s*\$?\s*(?P<sl>{NUM}){_OR}{_UP}\s*\$?\s*(?P<tp>{NUM})",
+)]
 # "stop-limit 215.00/216.50", "stop limit 200/199", "stp lmt 48 / 47.50": the stop, then the limit
 STOP_LIMIT_PAIR = re.compile(rf"\b(?:stop|stp)[\s-]*(?:limit|lmt)(?:\s+order)?(?:\s+(?:at|of|@))?\s*\$?\s*(?P<s>{NUM})\s*/\s*\$?\s*(?P<l>{NUM})",
                              re.I)
@@ -189,7 +200,7 @@ QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|sh
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
 BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
-                 r"|load\s+up\s+on|snag|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
+                 r"|load\s+up\s+on|snag|yolo(?:\s+into)?|ape(?:\s+into|\s+in(?:to)?)?|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
                  r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
@@ -323,7 +334,7 @@ COMMON_FILLER = frozenset(split_words(
     "holding holdings stake broker brokers brokerage account is are which whichever whatever go ahead i want wanna would "
     "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
     "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with put place set use choose pick prefer "
-    "mate cheers ta bro buddy dude pal boss sir madam maam ma'am yaar abeg oga bitte danke obrigado gracias kindly dear friend"))
+    "nah yeah yep nope mate cheers ta bro buddy dude pal boss sir madam maam ma'am yaar abeg oga bitte danke obrigado gracias kindly dear friend"))
 PRONOUNS = frozenset(split_words("it them those these that this same they"))
 FILLER = {
     IntentKind.ORDER: COMMON_FILLER,
@@ -353,5 +364,5 @@ REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
-    "moment once least most two three both these those what whats what's available supported"))
+    "moment once least most two three both these those what whats what's available supported your yours my our their"))
 

@@ -634,3 +634,45 @@ def test_a_real_word_is_never_repaired_into_a_key_word():
     assert is_english("world") and is_english("funded") and not is_english("purchace")
     assert normalize("the vanguard total world fund", directory()) == "the vanguard total world fund"
     assert normalize("purchace 10 shares on velosity", directory()) == "purchase 10 shares on velocity"
+
+
+@pytest.mark.parametrize(("setup", "text", "expected"), [
+    (["buy 10 shares of Walmart on TradeSphere"], "That went well, I think. Could you buy 5 more of the one I just bought?",
+     buy("WMT", quantity=D(5), brokers=(TS,))),
+    (["buy 40 shares of Merck on VelocityBrokers"], "On second thought, please sell half of my earlier purchase.",
+     sell("MRK", portion=D("0.5"))),
+    (["buy 8 shares of Caterpillar on VelocityBrokers"], "And could you put a stop loss on those at $250, so I don't lose my shirt?",
+     sell("CAT", portion=D(1), order_type="stop", stop_price=D(250), time_in_force="gtc")),
+    (["buy 10 shares of Apple on TradeSphere"], "now do msft", buy("MSFT", quantity=D(10), brokers=(TS,))),
+    (["buy 25 shares of Palantir on TradeSphere"], "same but 50", buy("PLTR", quantity=D(50), brokers=(TS,))),
+    (["buy 30 shares of Delta Air Lines on VelocityBrokers with a limit of $5"], "nah cancel", kind(IntentKind.CANCEL)),
+    (["buy 20 shares of Starbucks on VelocityBrokers with a limit of $30"],
+     "My wife and I talked it over at breakfast. Let's make that Starbucks order 40 shares and raise the price to $35.",
+     kind(IntentKind.REPLACE, symbol_text="SBUX", quantity=D(40), limit_price=D(35))),
+])
+def test_what_people_say_after_an_order(setup, text, expected):
+    check(conversation_intent([*setup, text], BROKERS), expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("Buy 20 shares of Coca-Cola on TradeSphere, and I would like it to sell by itself if the price goes up to $90, or if "
+     "it goes down to $55.", [buy("KO", quantity=D(20), brokers=(TS,), take_profit_price=D(90), stop_loss_price=D(55))]),
+    ("send it: 12 $HOOD on velocity", [buy("HOOD", quantity=D(12), brokers=(VE,))]),
+    ("$200 each in hood, sofi and afrm", [buy("HOOD", notional=D(200)), buy("SOFI", notional=D(200)), buy("AFRM", notional=D(200))]),
+    ("yolo 20 mstr on VB + 50 mara on VB", [buy("MSTR", quantity=D(20), brokers=(VE,)), buy("MARA", quantity=D(50), brokers=(VE,))]),
+    ("3 shares each of $crwd $zs $net, fastest broker", [buy(s, quantity=D(3), broker_choice="fastest") for s in ("CRWD", "ZS", "NET")]),
+    ("buy 10 oklo and 10 smr at the open", [buy("OKLO", quantity=D(10), time_in_force="opg"), buy("SMR", quantity=D(10), time_in_force="opg")]),
+    ("Please buy 100 shares of Kenvue at $15, and leave the order in place until it fills, however long that takes.",
+     [buy("KVUE", quantity=D(100), order_type="limit", limit_price=D(15), time_in_force="gtc")]),
+    ("I'd like to invest five hundred dollars in the Vanguard S&P 500 fund. VOO, I believe it is called.", [buy("VOO", notional=D(500))]),
+    ("I heard on the radio that Costco had a very good quarter... anyway. I would like to put $1,000 into Costco, with whichever "
+     "of your brokers charges the lowest fees.", [buy("COST", notional=D(1000), broker_choice="cheapest")]),
+    ("Which of your two brokers is the faster one? A friend at church says speed matters when you buy.",
+     [kind(IntentKind.COMPARE_BROKERS, broker_choice="fastest")]),
+    ("cancel my snap order bro", [kind(IntentKind.CANCEL, symbol_text="SNAP")]),
+])
+def test_brackets_in_words_lists_in_slang_and_stories(message, expected):
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        check(intent, want)
