@@ -27,7 +27,7 @@ from agent.language.kinds import EARLY, Clause, clarify, decide
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.structured import records
-from agent.language.vocabulary import ADVICE, CANCEL, REPLACE_VERB, ROUTING_ASKED
+from agent.language.vocabulary import ADVICE, CANCEL, REPLACE_VERB, RETRACTED, ROUTING_ASKED
 
 EACH = re.compile(r"\beach\b", re.I)
 # a line of a list that is an order of its own: a size, or a verb
@@ -53,6 +53,8 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     message = normalize(text, companies)
     if not message:
         return [clarify(EMPTY)]
+    if RETRACTED.search(message) and re.search(r"\b(?:buy|sell|purchase|get|grab|trade|order)\b|\d", message, re.I):
+        return [clarify("Understood: you took that back, so I placed nothing. What would you like to do instead?")]
     if is_confirmation(message):
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
     for pattern, intent in EARLY:
@@ -84,7 +86,8 @@ def _story_trimmed(message: str, brokers: Sequence[BrokerRef], companies: Compan
         return bool(s.companies or s.quantities or s.notionals or s.limit_prices or s.stop_prices or s.brokers
                     or s.broker_choice or s.buy or s.sell or s.tif or s.portion is not None or "?" in sentence
                     or CANCEL.search(sentence) or REPLACE_VERB.search(sentence) or CONFIRM.search(sentence)
-                    or re.search(r"\b(?:same|again|more|other|instead)\b", sentence, re.I))
+                    or re.search(r"\b(?:same|again|more|other|instead|no|not|nope|nah|don'?t|never|wait|actually|hold\s+on"
+                                 r"|hang\s+on|stop|forget|scratch|rather|but|only|just|each|both|all)\b|n't\b", sentence, re.I))
 
     kept = [t for t in sentences if matters(t)]
     return " ".join(kept) if kept and len(kept) < len(sentences) else message

@@ -231,6 +231,14 @@ ADVICE = keywords(r"should (?:i|we)", r"is (?:it|this|now) (?:a )?(?:good|smart|
               r"suggest\w*|worth (?:buying|it)|good (?:buy|investment|stock)|what (?:stocks? )?should i",
               r"will \S+ go (?:up|down)|predict\w*|you think|your (?:pick|choice|call)|best (?:stocks?|ones?|picks?)",
               "something good")
+# An order taken back at the end of the same message: "Sell 10 AAPL. Actually no.", "buy 5 Tesla. On second
+# thought, don't.", "buy 10 apple... nah forget it". (A correction that names what to do instead is not this.)
+RETRACTED = re.compile(
+    r"(?:^|[.,;:!?…-]|\s)\s*(?:(?:actually|hmm+|um+|uh+|wait|oh|ok(?:ay)?|so|no|nah|well|on\s+second\s+thought(?:s)?|"
+    r"second\s+thoughts),?\s*)*"
+    r"(?:no+|nope|nah|don'?t(?:\s+do\s+(?:it|that))?|do\s+not|never\s*mind|nvm|forget\s+(?:it|that|about\s+it)|"
+    r"scratch\s+that|cancel\s+that|hold\s+(?:on|off|that)|hang\s+on|not\s+yet|let\s+me\s+think(?:\s+about\s+it)?|"
+    r"i\s+changed\s+my\s+mind|changed\s+my\s+mind|wait(?:\s+a\s+(?:sec|second|minute|moment))?)\W*$", re.I)
 # "which broker should I use", "where should I place it": a question about routing, not advice on what to trade
 ROUTING_ASKED = keywords(r"(?:which|what)\s+(?:broker|brokerage|one|platform|account|of\s+the\s+(?:two|brokers))\s+should\s+(?:i|we)",
                          r"where\s+should\s+(?:i|we)\s+(?:place|put|route|send|do|make)",

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.nl_corpus import _in_memory_brokers, load, run_case
+from bench.nl_corpus import HALVES, _in_memory_brokers, load, run_case
 
 # every request of the corpus runs through the assistant: several minutes on this 2-core machine
 pytestmark = pytest.mark.timeout(1800)
@@ -35,7 +35,7 @@ stays blind (see the closing note); more than this fails."""
 def outcomes(monkeypatch_module):
     monkeypatch_module.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch_module.delenv("OPENAI_BASE_URL", raising=False)
-    cases = load("tuning") + load("heldout") + load("heldout2")
+    cases = [case for half in HALVES for case in load(half)]
     with _in_memory_brokers(), ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(lambda case: run_case(case, None), cases))
 
@@ -52,11 +52,11 @@ def test_requests_that_must_not_trade_never_trade(outcomes):
     traded = [o for o in outcomes if o.case["category"] == "no_trade" and o.why.startswith("placed")
               and not (o.case["half"] == "heldout" and STOPS_NOW_PLACED.search(o.case["request"]))]
     named = [o.case["name"] if o.case["half"] == "tuning" else f"a request of {o.case['half']}" for o in traded]
-    for half in ("tuning", "heldout", "heldout2"):
+    for half in HALVES:
         assert sum(o.case["half"] == half for o in traded) <= KNOWN_TRADES.get(half, 0), named
 
 
-@pytest.mark.parametrize("half", ["tuning", "heldout", "heldout2"])
+@pytest.mark.parametrize("half", HALVES)
 def test_each_half_keeps_its_accuracy(outcomes, half):
     mine = [o for o in outcomes if o.case["half"] == half]
     right = sum(not o.why for o in mine)

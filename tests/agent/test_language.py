@@ -676,3 +676,20 @@ def test_brackets_in_words_lists_in_slang_and_stories(message, expected):
     assert len(intents) == len(expected), intents
     for intent, want in zip(intents, expected, strict=True):
         check(intent, want)
+
+
+@pytest.mark.parametrize("message", ["Sell 10 AAPL. Actually no.", "Buy 10 AAPL. Wait.", "buy 10 apple. hmm, no.",
+                                     "Buy 5 Tesla. On second thought, don't.", "buy 10 apple... nah forget it",
+                                     "buy 10 apple on velocity no wait", "buy 20 nvda, let me think about it"])
+def test_an_order_taken_back_in_the_same_message_places_nothing(message):
+    [intent] = read_request(message, BROKERS)
+    assert intent.kind is IntentKind.CLARIFY and "placed nothing" in intent.question
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("buy 8 Pepsi at Velocity, wait, no, TradeSphere", buy("PEP", quantity=D(8), brokers=(TS,))),
+    ("sell 20 Intel, no, 15", sell("INTC", quantity=D(15))),
+])
+def test_a_correction_that_says_what_instead_is_still_one_order(message, expected):
+    [intent] = read_request(message, BROKERS)
+    check(intent, expected)
