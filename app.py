@@ -5,28 +5,14 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import streamlit as st
 
 from console import practice_clock
 from console.display import model_in_use
-from console.services import agent_settings, connections, money, page_painted
+from console.services import agent_settings, connections, money, page_painted, server_lifespan
 
-st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
-st.markdown(
-    "<style>.block-container{padding-top:1.2rem;padding-bottom:1rem;max-width:100%}"
-    "div[data-testid=stMetricValue]{font-size:1.25rem}</style>",
-    unsafe_allow_html=True,
-)
-
-PAGES = [
-    st.Page("pages/trade.py", title="Trade", icon="💬", default=True),
-    st.Page("pages/portfolio.py", title="Portfolio", icon="📊"),
-    st.Page("pages/orders.py", title="Orders", icon="🧾"),
-    st.Page("pages/brokers.py", title="Brokers", icon="🏦"),
-    st.Page("pages/settings.py", title="Settings", icon="⚙️"),
-]
-page = st.navigation(PAGES)
 # While brokers connect, the sidebar reruns every CONNECTING_POLL_S and each rerun waits up to CONNECTING_WAIT_S for
 # them (idle, on the connections' loop): it sees them the moment they are up at about one rerun a second, not four
 # (a rerun costs the server tens of milliseconds of CPU, which the starting brokers need). Comments, not docstrings:
@@ -93,6 +79,28 @@ def sidebar() -> None:
         st.sidebar.warning("Autonomous mode is ON")
 
 
-sidebar()
-page.run()
-page_painted()
+def main() -> None:
+    """One script run: the page, its sidebar, then whatever waited for the page to be drawn."""
+    st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
+    st.markdown(
+        "<style>.block-container{padding-top:1.2rem;padding-bottom:1rem;max-width:100%}"
+        "div[data-testid=stMetricValue]{font-size:1.25rem}</style>",
+        unsafe_allow_html=True,
+    )
+    page = st.navigation([
+        st.Page("pages/trade.py", title="Trade", icon="💬", default=True),
+        st.Page("pages/portfolio.py", title="Portfolio", icon="📊"),
+        st.Page("pages/orders.py", title="Orders", icon="🧾"),
+        st.Page("pages/brokers.py", title="Brokers", icon="🏦"),
+        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    ])
+    sidebar()
+    page.run()
+    page_painted()
+
+
+if __name__ == "__main__":  # every script run (Streamlit runs this file as __main__, AppTest too): draw the page
+    main()
+else:  # `streamlit run app.py` finds this st.App and imports the file once, as the module `app`, to serve it: the
+    # brokers start with the server (its lifespan), before any browser has connected, not with the first page
+    app = st.App(Path(__file__).name, lifespan=server_lifespan)

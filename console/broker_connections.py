@@ -1,9 +1,10 @@
 """The console's one connection manager (its event loop and broker subprocesses) and the chat assistant.
 
 The manager lives in st.cache_resource, so reruns and page switches reuse the same MCP sessions; nothing calls
-asyncio.run per rerun. It starts without waiting: the page paints at once and the sidebar follows each broker's
-state. A settings change clears the cache, whose on_release closes the old brokers. The agents SDK (seconds to
-import) is loaded only for the chat, or in the background once the brokers are up.
+asyncio.run per rerun. `streamlit run app.py` starts it with the server (app.py's `st.App` lifespan), before any
+browser connects; a page never waits for it: it paints at once and the sidebar follows each broker's state. A
+settings change clears the cache, whose on_release closes the old brokers. The agents SDK (seconds to import) is
+loaded only for the chat, or in the background once the brokers are up.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -26,11 +28,12 @@ if TYPE_CHECKING:
     from agent.connections import BrokerConnections
 
 
-def agent_settings() -> AgentSettings:
-    """The agent's settings: the environment, with the saved console settings and the stored keys on top."""
+def agent_settings(in_session: bool = True) -> AgentSettings:
+    """The agent's settings: the environment, with the saved console settings and the stored keys on top (outside a
+    browser session, the keys this session keeps are not there to read)."""
     saved, _ = saved_settings.load()
-    openai_key, _ = read_secret("openai_api_key")
-    api_key, _ = read_secret("api_key")
+    openai_key, _ = read_secret("openai_api_key", in_session)
+    api_key, _ = read_secret("api_key", in_session)
     return AgentSettings().model_copy(update={
         "gateway_url": saved.gateway_url or None,
         "gateway_transport": saved.gateway_transport,
@@ -51,10 +54,12 @@ def _close(connections: BrokerConnections) -> None:
 
 
 @st.cache_resource(show_spinner=False, on_release=_close)
-def _connections(key: tuple) -> BrokerConnections:
-    from agent.connections import BrokerConnections  # the MCP client: imported by the first run, after its paint
+def _connections(key: tuple, _settings: AgentSettings, _paint_first: bool = True) -> BrokerConnections:
+    """One manager per `key`, built from `_settings` (what the key says; not hashed). `_paint_first`: a manager
+    started by a page imports its MCP client only once that page is drawn."""
+    from agent.connections import BrokerConnections
 
-    connections = BrokerConnections(agent_settings(), paint_first=True)
+    connections = BrokerConnections(_settings, paint_first=_paint_first)
     connections.start(wait=False)
     return connections
 
@@ -67,7 +72,8 @@ def _key(settings: AgentSettings) -> tuple:
 
 def connections() -> BrokerConnections:
     """The running connection manager; brokers may still be connecting (every call waits for its broker)."""
-    return _connections(_key(agent_settings()))
+    settings = agent_settings()
+    return _connections(_key(settings), settings)
 
 
 def assistant() -> TradingAssistant:
@@ -75,7 +81,7 @@ def assistant() -> TradingAssistant:
     from agent.assistant import TradingAssistant
 
     settings = agent_settings()
-    conns = _connections(_key(settings))
+    conns = _connections(_key(settings), settings)
     marker = (_key(settings), settings.model, settings.openai_base_url, settings.autonomous,
               settings.openai_api_key is not None, settings.default_broker)
     cached = st.session_state.get("_assistant")
@@ -107,6 +113,25 @@ def page_painted() -> None:
         conns.page_painted()
         if conns.ready:
             warm_up()
+
+
+def start_early() -> None:
+    """Start the brokers before any page asks for them (a configuration error is left for the page to say). No page
+    is being drawn yet, so the MCP client loads at once, while the browser is still loading the app."""
+    with contextlib.suppress(Exception):
+        settings = agent_settings(in_session=False)
+        _connections(_key(settings), settings, _paint_first=False)
+
+
+@contextlib.asynccontextmanager
+async def server_lifespan(_app) -> AsyncIterator[None]:
+    """The Streamlit server's lifespan (app.py's `st.App`): the brokers start as the server does, in a thread of
+    their own so that it listens at once, and are closed when it stops."""
+    threading.Thread(target=start_early, name="brokers-start", daemon=True).start()
+    try:
+        yield
+    finally:
+        _connections.clear()  # on_release closes each manager: its local brokers end with the server
 
 
 def reset_connections() -> None:

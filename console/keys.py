@@ -19,15 +19,16 @@ READ_BY_THE_BROKER = {"alpaca_key_id", "alpaca_secret_key"}
 kept for this session only would never reach it."""
 
 
-def read_secret(name: str) -> tuple[str | None, str]:
-    """(secret, where it came from): keyring, this session, the environment, or nowhere."""
+def read_secret(name: str, in_session: bool = True) -> tuple[str | None, str]:
+    """(secret, where it came from): keyring, this session, the environment, or nowhere. Outside a browser session
+    (`in_session` false: the server starting) there is no session to look in."""
     try:
         value = keyring.get_password(KEYRING_SERVICE, name)
         if value:
             return value, "keyring"
     except (NoKeyringError, KeyringError):
         pass
-    session_value = st.session_state.get(f"_secret_{name}")
+    session_value = st.session_state.get(f"_secret_{name}") if in_session else None
     if session_value:
         return session_value, "this session only"
     env_value = os.environ.get(SECRET_NAMES[name])

@@ -15,6 +15,7 @@ from console.broker_connections import (
     page_painted,
     pending_approvals,
     reset_connections,
+    server_lifespan,
     warm_up,
 )
 from console.display import money
@@ -23,6 +24,6 @@ from console.saved_settings import data_dir, load_saved, save, settings_path
 
 __all__ = [
     "KEYRING_SERVICE", "SECRET_NAMES", "agent_settings", "assistant", "connections", "data_dir", "delete_secret",
-    "load_saved", "money", "page_painted", "pending_approvals", "read_secret", "reset_connections", "save", "settings_path",
+    "load_saved", "money", "page_painted", "pending_approvals", "read_secret", "reset_connections", "save", "server_lifespan", "settings_path",
     "store_secret", "warm_up",
 ]
