@@ -7,8 +7,9 @@ owner closes it and opens a new one in the same task (anyio requires that a conn
 that opened it). Connecting needs no agents SDK: its server objects, built only when an agent needs them
 (`servers()`), share each link's live session, so the brokers connect while the SDK is not even imported.
 
-Local mode spawns `python -m brokers serve <id> --practice-clock` and talks MCP over its stdin/stdout; remote mode
-reaches a gateway over SSE or streamable HTTP with the API key header. The local transport is a small one of our own
+Local mode spawns `python -m brokers serve <id> --practice-clock` and talks MCP over its stdin/stdout (on Linux the
+first sessions of all local brokers come from one `python -m brokers launch`, which pays the imports once and forks
+a process per broker: `LocalLaunch`); remote mode reaches a gateway over SSE or streamable HTTP with the API key header. The local transport is a small one of our own
 (`process_streams`) rather than MCP's `stdio_client` for one reason: it takes a process that is already running, so
 a broker can be spawned before the MCP client (about a second to import) is loaded, and the two start-ups overlap.
 """
@@ -24,6 +25,8 @@ import json
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 import uuid
@@ -352,11 +355,12 @@ def _remote_url(entry: BrokerEntry, settings: AgentSettings, transport: str) -> 
 
 
 def session_opener(entry: BrokerEntry, settings: AgentSettings,
-                   before_import: Callable[[], Awaitable[Any]] | None = None) -> Opener:
+                   before_import: Callable[[], Awaitable[Any]] | None = None, launch: LocalLaunch | None = None) -> Opener:
     """How the owner task opens this broker's MCP session: spawn it (stdio) or reach the gateway (SSE, HTTP).
 
     A local broker is spawned before the MCP client is imported (in a worker thread, so the other broker spawns
-    meanwhile): the broker's own start-up (about as long) and the import overlap instead of queueing.
+    meanwhile): the broker's own start-up (about as long) and the import overlap instead of queueing. Its first
+    session takes the process `launch` forked for it, if any; a reconnect spawns it on its own.
     `before_import` is awaited first (the console waits for its first page to be drawn: the import would slow it)."""
     transport = transport_of(settings)
 
@@ -372,9 +376,11 @@ def session_opener(entry: BrokerEntry, settings: AgentSettings,
 
     async def open_session(stack: contextlib.AsyncExitStack) -> Any:
         if transport == "stdio":
-            command = stdio_params(entry, settings)
-            process = await anyio.open_process([command.command, *command.args], env=command.env, cwd=command.cwd,
-                                               stderr=sys.stderr, start_new_session=True)
+            process = await launch.claim(entry.id) if launch is not None else None
+            if process is None:
+                command = stdio_params(entry, settings)
+                process = await anyio.open_process([command.command, *command.args], env=command.env, cwd=command.cwd,
+                                                   stderr=sys.stderr, start_new_session=True)
             streams = process_streams(process)
         if before_import is not None:
             await before_import()
@@ -435,19 +441,143 @@ async def process_streams(process: anyio.abc.Process) -> AsyncIterator[tuple]:
             pipes.cancel_scope.cancel()
 
 
-async def _stop_process(process: anyio.abc.Process) -> None:
+async def _stop_process(process: anyio.abc.Process | ForkedBroker) -> None:
     with contextlib.suppress(*(OSError, anyio.ClosedResourceError, anyio.BrokenResourceError)):
         await process.stdin.aclose()
+    pid = await process.known_pid() if isinstance(process, ForkedBroker) else process.pid
+    if pid is None:  # its launch never said which process it is: nothing to signal
+        return
     for sig in (None, signal.SIGTERM, signal.SIGKILL):
         if sig is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, sig)
+                os.killpg(pid, sig)
         with anyio.move_on_after(PROCESS_EXIT_S):
             while process.returncode is None:
                 await anyio.sleep(0.01)
         if process.returncode is not None:
             return
     log.warning("broker process %d did not exit", process.pid)
+
+
+
+def _exited(pid: int) -> bool:
+    """Whether a process that is not our child has ended (gone, or a zombie its parent has not reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+class ForkedBroker:
+    """One broker forked by a LocalLaunch, seen as process_streams() and _stop_process() see a spawned one: MCP on
+    its stdin and stdout (one socket), its pid (once the launch reports it) and whether it has ended."""
+
+    def __init__(self, broker_id: str, stream: anyio.abc.ByteStream, launch: LocalLaunch):
+        self.broker_id = broker_id
+        self.stdin = self.stdout = stream
+        self._launch = launch
+
+    async def known_pid(self) -> int | None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PROCESS_EXIT_S):
+                await self._launch.reported.wait()
+        return self._launch.pids.get(self.broker_id)
+
+    @property
+    def returncode(self) -> int | None:
+        pid = self._launch.pids.get(self.broker_id)
+        return None if pid is not None and not _exited(pid) else 0
+
+
+class LocalLaunch:
+    """Every local broker from one `python -m brokers launch` (brokers/launch.py): one start-up imports what they all
+    need (most of a broker's start-up, CPU the console's first page shares), then forks one process per broker, each
+    its own MCP server and database on a socket of ours as its stdio. Each broker's first session claims its fork;
+    a reconnect spawns `python -m brokers serve <id>` as usual."""
+
+    def __init__(self, entries: list[BrokerEntry], settings: AgentSettings):
+        self.entries = entries
+        self.settings = settings
+        self.pids: dict[str, int] = {}
+        self.reported = asyncio.Event()
+        """The launch has said every broker's pid (or ended without)."""
+        self._process: anyio.abc.Process | None = None
+        self._ends: dict[str, socket.socket] = {}
+        self._claimed: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.Task | None = None
+
+    @staticmethod
+    def fits(entries: list[BrokerEntry], transport: str) -> bool:
+        return transport == "stdio" and len(entries) > 1 and sys.platform == "linux"
+
+    async def claim(self, broker_id: str) -> ForkedBroker | None:
+        """This broker's forked process, the first time it is asked for (None after, or if the launch failed)."""
+        if broker_id in self._claimed or broker_id not in {entry.id for entry in self.entries}:
+            return None
+        self._claimed.add(broker_id)
+        async with self._lock:
+            if self._process is None:
+                await self._start()
+        end = self._ends.pop(broker_id, None)
+        if end is None:
+            return None
+        return ForkedBroker(broker_id, await anyio.abc.UNIXSocketStream.from_socket(end), self)
+
+    async def _start(self) -> None:
+        pairs = {entry.id: socket.socketpair() for entry in self.entries}
+        command = stdio_params(self.entries[0], self.settings)
+        channels = [f"{broker_id}={theirs.fileno()}" for broker_id, (_, theirs) in pairs.items()]
+        try:
+            self._process = await anyio.open_process(
+                [command.command, "-m", "brokers", "launch", *channels, "--practice-clock"], env=command.env,
+                cwd=command.cwd, stdin=subprocess.DEVNULL, stderr=sys.stderr, start_new_session=True,
+                pass_fds=[theirs.fileno() for _, theirs in pairs.values()])
+        except OSError as exc:
+            log.warning("local brokers: launch failed (%s); each is spawned on its own", _describe(exc))
+            for mine, _ in pairs.values():
+                mine.close()
+            self.reported.set()
+            return
+        finally:
+            for _, theirs in pairs.values():
+                theirs.close()
+        self._ends = {broker_id: mine for broker_id, (mine, _) in pairs.items()}
+        self._reader = asyncio.get_running_loop().create_task(self._read_pids())
+
+    async def _read_pids(self) -> None:
+        from anyio.streams.text import TextReceiveStream
+
+        text = ""
+        with contextlib.suppress(anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+            async for chunk in TextReceiveStream(self._process.stdout):
+                text += chunk
+        for line in text.splitlines():
+            broker_id, _, pid = line.partition(" ")
+            if pid.isdigit():
+                self.pids[broker_id] = int(pid)
+        self.reported.set()
+
+    async def aclose(self) -> None:
+        """After every broker's session has closed: the launch exits once its brokers have; else it is ended."""
+        for end in self._ends.values():
+            end.close()  # a broker no session claimed sees its end of the socket close, and exits
+        self._ends.clear()
+        if self._process is None:
+            return
+        for sig in (None, signal.SIGTERM, signal.SIGKILL):
+            if sig is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self._process.pid, sig)
+            with anyio.move_on_after(PROCESS_EXIT_S):
+                await self._process.wait()
+            if self._process.returncode is not None:
+                break
+        if self._reader is not None:
+            self._reader.cancel()
+        with contextlib.suppress(Exception):
+            await self._process.aclose()
 
 
 def build_server(link: BrokerLink, settings: AgentSettings) -> MCPServer:
@@ -484,8 +614,9 @@ class BrokerConnections:
         self._painted = asyncio.Event()
         if not paint_first:
             self._painted.set()
+        self._launch = LocalLaunch(self.entries, settings) if LocalLaunch.fits(self.entries, transport) else None
         self.links: dict[str, BrokerLink] = {
-            entry.id: BrokerLink(entry, transport, session_opener(entry, settings, self._after_paint))
+            entry.id: BrokerLink(entry, transport, session_opener(entry, settings, self._after_paint, self._launch))
             for entry in self.entries
         }
         self._portal_context = start_blocking_portal(name="broker-connections")
@@ -590,3 +721,5 @@ class BrokerConnections:
 
     async def _close_all(self) -> None:
         await asyncio.gather(*(link.close() for link in self.links.values()), return_exceptions=True)
+        if self._launch is not None:
+            await self._launch.aclose()

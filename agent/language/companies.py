@@ -210,7 +210,7 @@ class CompanyDirectory:
 # What may stand right before a stock in an order or question, and right after it.
 _BEFORE_STOCK = re.compile(
     r"(?:\d|\d+k|\$|\b(?:shares?|of|in|into|some|buy|sell|purchase|grab|get|dump|unload|quote|price|is|on|about|more|all|my"
-    r"|half|the|what's|whats|eyeing|watching|trim|add|long|short|bto|stc|into|for|and|&|plus|with|,))\s*$", re.I)
+    r"|half|the|what's|whats|eyeing|watching|trim|add|long|short|bto|stc|into|for|and|&|plus|with|limit|lmt|,))\s*$", re.I)
 _AFTER_STOCK = re.compile(r"^\s*(?:shares?|stock|position|order|\?|$|at\b|on\b|@|limit|lmt|for\b|trading|\d)", re.I)
 
 

@@ -479,7 +479,8 @@ def _cost(clause: Clause) -> Intent:
     if problem:
         return clarify(problem)
     order = order_fields(slots)
-    if found.symbol is None and order["quantity"] is not None and _FEES.search(slots.cls):
+    if found.symbol is None and order["quantity"] is not None and (_FEES.search(slots.cls) or re.search(
+            r"\b(?:cheap\w*|expensive|costs?)\b", slots.cls)):
         # "comm on 500 sh velo vs ts?": a commission depends on the share count, not the stock
         return Intent(kind=IntentKind.COST_COMPARISON, side=side, quantity=order["quantity"], brokers=slots.brokers)
     if found.symbol is None:
@@ -570,7 +571,8 @@ def _short(clause: Clause) -> Intent | None:
     if SHORT.search(clause.lead):
         return clarify("Short selling is not supported: you can sell shares you hold. "
                        "Which stock and how many shares do you want to sell?")
-    if CRYPTO.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):
+    securities = [m for m in clause.slots.companies if not CRYPTO.fullmatch(m.typed)]  # "IBIT", not "bitcoin"
+    if CRYPTO.search(clause.message) and not securities and (clause.slots.buy or clause.slots.sell or clause.has_size):
         return clarify("Cryptocurrencies are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
                        "A bitcoin or ether ETF trades like a stock: say, for example, 'buy $200 of IBIT' if you want one.")
     if OPTIONS.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):

@@ -77,6 +77,11 @@ _OFFER = re.compile(rf"\boffer(?:ing)?\s+(?:my\s+|the\s+|our\s+)?(?P<q>{NUM}k?)\
 _OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<q>{NUM}k?)\b", re.I)
 _STORY_YEAR = re.compile(r"\b(?:in|since|back\s+in|from|during|of|until|till|by)\s+(?:19[5-9]\d|20[0-4]\d)\b"
                          r"(?!\s*(?:shares?|stocks?|dollars?|bucks|worth|of\b))", re.I)
+# "my dad drove trucks for 31 years", "two weeks ago": a stretch of time, not a share count
+_DURATION = re.compile(r"\b(?:for|over|about|almost|nearly|in|after|like)?\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:years?|yrs?|months?|weeks?|decades?"
+                       r"|days?|hours?|hrs?|minutes?|mins?)\b(?:\s+(?:ago|old|now|later|from\s+now))?(?!\s+(?:worth|of\s+(?:shares|stock)))", re.I)
+# "between your two brokers": both brokers, not a share count
+_TWO_BROKERS = re.compile(r"\b(?:the|your|my|these|those|our)\s+(?:two|2)\s+(brokers?|brokerages?|accounts?|platforms?)\b", re.I)
 _SPELLED_LETTERS = re.compile(r"\b(?:[A-Za-z]\.?\s+){1,4}[A-Za-z]\b\.?")
 _HALF_SHARE = re.compile(r"\b(?:an?\s+)?half\s+(?:an?\s+)?shares?\b|\bhalf\s+of\s+(?:a|one)\s+share\b", re.I)
 _DECIMAL_COMMA = re.compile(r"(?<![\d,])(\d+),(\d{1,2})(?!\d|,\d)")
@@ -97,11 +102,13 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = " ".join(_repaired(word, directory) for word in text.split(" "))
     text = words_to_numbers(text)
     text = _STORY_YEAR.sub(" ", text)
+    text = _DURATION.sub(" ", text)
+    text = _TWO_BROKERS.sub(r"both \1", text)
     text = re.sub(r"\binstead\s+of\s+\$?\d[\d,.]*(?:\s+shares?)?", " instead", text, flags=re.I)  # "35 shares instead of 20"
-    text = _BID.sub(lambda m: f"buy {m['q']} limit {m['p']} ", text)
+    text = _BID.sub(lambda m: f"buy {m['q']} at {m['p']} limit ", text)
     text = _BID_AT.sub(lambda m: f"buy {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)
-    text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} limit {m['p']} ", text)
+    text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} at {m['p']} limit ", text)
     return _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
 
 

@@ -57,6 +57,9 @@ def records(text: str) -> list[str]:
         return [text]
     lines = [_BULLET.sub("", line).strip() for line in text.splitlines()]
     lines = _csv_with_header([line for line in lines if line])
+    # "buy --qty 3 --broker vb NFLX; buy --qty 7 --broker vb DIS": commands one after another on a line
+    lines = [part for line in lines for part in (
+        re.split(r"\s*;\s*(?=(?:buy|sell|cancel)\b)", line, flags=re.I) if _FLAG.search(line) or _PAIR.search(line) else [line])]
     return [r for r in (_record(line) for line in lines) if r] or [text]
 
 

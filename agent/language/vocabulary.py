@@ -275,7 +275,6 @@ MARKET_HOURS = keywords(
     r"when\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session)\s+(?:open|close|start|end|begin|finish)",
     r"what\s+time\s+(?:does|do|will|is)\s+(?:the\s+)?(?:stock\s+)?(?:markets?|exchange|nyse|trading|session|closing\s+bell|opening\s+bell)",
     r"how\s+long\s+(?:until|till|til|before)\s+(?:the\s+)?(?:markets?|exchange)\s+(?:opens?|closes?)",
-    r"(?:open|closed)\s+(?:right\s+)?now(?=\s*\?\s*$)",
     r"how(?:'s|\s+is)\s+the\s+(?:stock\s+)?market(?:\s+(?:doing|looking))?(?:\s+today)?(?=\s*\??\s*$)")
 # "can I buy fractional shares on Velocity?", "what order types do you support?": what a broker allows
 CAPABILITY = keywords(r"fractional\w*|fractions?\s+of\s+(?:a\s+)?shares?|partial\s+shares?|whole\s+shares?(?:\s+only)?",
@@ -367,7 +366,7 @@ RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "send go ahead place submit execute do confirm book then uh um fine good great alright cool perfect sure yes yeah"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
-    "quantity number amount size count "
+    "quantity number amount size count but "
     "good great fine please that"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "

@@ -693,3 +693,16 @@ def test_an_order_taken_back_in_the_same_message_places_nothing(message):
 def test_a_correction_that_says_what_instead_is_still_one_order(message, expected):
     [intent] = read_request(message, BROKERS)
     check(intent, expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("bid 88 for 75 COP gtc velo", buy("COP", quantity=D(75), order_type="limit", limit_price=D(88), time_in_force="gtc",
+                                       brokers=(VE,))),
+    ("diversifying out of crypto a bit. $500 into VOO", buy("VOO", notional=D(500))),
+    ("what orders I have open now?", kind(IntentKind.ORDERS)),
+    ("What's the difference in fees between your two brokers?", kind(IntentKind.COMPARE_BROKERS, brokers=BOTH)),
+    ("My dad drove trucks for thirty-one years. Buy 10 Cummins.", buy("CMI", quantity=D(10))),
+])
+def test_bids_crypto_as_context_durations_and_two_brokers(message, expected):
+    [intent] = read_request(message, BROKERS)
+    check(resolve_alone(intent), expected)
