@@ -448,10 +448,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
 
 def _restated_once(intents: list[Intent]) -> list[Intent]:
     """'get out of Microsoft at both brokers. Sell everything I have of it.': an order said twice is one order."""
+    def same(a: Intent, b: Intent) -> bool:
+        return (a.kind is b.kind is IntentKind.ORDER and a.side == b.side and a.quantity == b.quantity
+                and a.notional == b.notional and a.portion == b.portion)
+
     kept: list[Intent] = []
     for intent in intents:
-        same = (lambda a, b: a.kind is b.kind is IntentKind.ORDER and a.side == b.side and a.quantity == b.quantity
-                and a.notional == b.notional and a.portion == b.portion)
         if intent in kept or (intent.symbol_text is None and intent.refers == "pronoun"
                               and any(same(k, intent) and k.symbol_text for k in kept)):
             continue

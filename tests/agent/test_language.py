@@ -628,8 +628,8 @@ def test_a_price_with_cents_moves_the_limit_and_what_stays_is_no_change():
 
 
 def test_a_real_word_is_never_repaired_into_a_key_word():
-    from agent.language.normalize import is_english, normalize
     from agent.language.companies import directory
+    from agent.language.normalize import is_english, normalize
 
     assert is_english("world") and is_english("funded") and not is_english("purchace")
     assert normalize("the vanguard total world fund", directory()) == "the vanguard total world fund"
