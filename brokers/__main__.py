@@ -1,5 +1,6 @@
 """`python -m brokers serve <id> [--transport stdio|sse|streamable-http --host H --port N]`, `python -m brokers list`,
-and the kill switch: `python -m brokers halt <id> [--reason TEXT]` / `python -m brokers resume <id>`."""
+the kill switch: `python -m brokers halt <id> [--reason TEXT]` / `python -m brokers resume <id>`, and
+`python -m brokers launch <id>=<fd> ...` (the local console's brokers from one start-up: brokers/launch.py)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,12 @@ def _halt_or_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _channel(text: str) -> tuple[str, int]:
+    from brokers.launch import parse_channel
+
+    return parse_channel(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m brokers", description="Paper-trading broker MCP servers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--practice-clock", action="store_true",
                        help="follow the practice clock in the data dir and serve move_practice_clock (the local console)")
     serve.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    launch = commands.add_parser("launch", help="several brokers on stdio channels passed as fds, one forked process "
+                                 "each after one shared start-up (the local console, Linux)")
+    launch.add_argument("channels", nargs="+", metavar="ID=FD", type=_channel, help="broker id and its socket's fd")
+    launch.add_argument("--practice-clock", action="store_true", help="as for serve")
+    launch.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     halt = commands.add_parser("halt", help="kill switch: refuse every order tool of a broker, fill nothing")
     halt.add_argument("broker", help="broker id, e.g. tradesphere")
     halt.add_argument("--reason", help="why (repeated in every refusal)")
@@ -109,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("halt", "resume"):
             return _halt_or_resume(args)
+        if args.command == "launch":
+            from brokers.launch import launch
+
+            return launch(args.channels, args.practice_clock, args.log_level)
         return _list() if args.command == "list" else _serve(args)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,7 +17,11 @@ spawns = []
 def hook(event, args):
     if event == "subprocess.Popen" and "brokers" in list(map(str, args[1] or [])):
         argv = list(map(str, args[1]))
-        spawns.append({"args": argv[argv.index("serve") + 1], "agents_imported": "agents" in sys.modules})
+        if "serve" in argv:  # one broker: `python -m brokers serve <id>`
+            ids = [argv[argv.index("serve") + 1]]
+        else:  # every local broker from one start-up: `python -m brokers launch <id>=<fd> ...` (Linux)
+            ids = [a.split("=")[0] for a in argv[argv.index("launch") + 1:] if "=" in a]
+        spawns.extend({"args": i, "agents_imported": "agents" in sys.modules} for i in ids)
 
 sys.addaudithook(hook)
 from agent.connections import BrokerConnections
@@ -37,8 +41,8 @@ print(json.dumps({"spawns": spawns, "states": states, "connected_without_sdk": c
 
 
 def test_brokers_spawn_and_connect_before_the_agents_sdk_is_imported(tmp_path):
-    """Both `brokers serve` subprocesses start and connect while `agents` is not imported; the SDK's server objects,
-    asked for afterwards, import it and sit on the same sessions."""
+    """Both brokers (`brokers serve` each, or one `brokers launch` for both) start and connect while `agents` is not
+    imported; the SDK's server objects, asked for afterwards, import it and sit on the same sessions."""
     done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path), OPEN], cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
