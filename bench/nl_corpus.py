@@ -146,7 +146,7 @@ def _in_memory_brokers() -> Iterator[None]:
         # the confirmation mode of the environment the link gives its broker (the console's: off), not this process's
         return InMemoryTransport(build_server(profile, engine, confirm_orders=confirm_mode(profile, settings)))
 
-    def opener(entry, settings, before_import=None):
+    def opener(entry, settings, before_import=None, launch=None):  # the launcher is not used in memory
         command = connections.stdio_params(entry, settings)
 
         async def open_session(stack: contextlib.AsyncExitStack):
