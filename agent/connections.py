@@ -52,7 +52,8 @@ T = TypeVar("T")
 CONNECT_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
 PAINT_WAIT_S = 2.0
-"""Longest a console's brokers wait for its first page before their MCP client is imported anyway."""
+"""Longest a console's brokers wait for its first page to be drawn, once it has begun, before their MCP client is
+imported anyway."""
 PROCESS_EXIT_S = 2.0
 """How long a local broker gets to exit after its stdin closes (and again after SIGTERM)."""
 PRACTICE_CLOCK_TOOL = "move_practice_clock"
@@ -605,14 +606,17 @@ class BrokerConnections:
 
     def __init__(self, settings: AgentSettings, brokers: list[BrokerEntry] | None = None, *, paint_first: bool = False):
         """`paint_first`: the console's manager spawns its brokers at once but imports the MCP client only after
-        `page_painted()` (or PAINT_WAIT_S): a seconds-long import beside the first page would slow its paint."""
+        `page_painted()`, or PAINT_WAIT_S after `page_started()` (a manager started with the server waits for its
+        first page): a seconds-long import beside the first page would slow its paint."""
         self.settings = settings
         self.entries = brokers or configured_brokers(settings)
         if not self.entries:
             raise ConfigurationError("no brokers configured")
         transport = transport_of(settings)
+        self._page_started = asyncio.Event()
         self._painted = asyncio.Event()
         if not paint_first:
+            self._page_started.set()
             self._painted.set()
         self._launch = LocalLaunch(self.entries, settings) if LocalLaunch.fits(self.entries, transport) else None
         self.links: dict[str, BrokerLink] = {
@@ -649,10 +653,15 @@ class BrokerConnections:
         if wait:
             self.wait_ready()
 
+    def page_started(self) -> None:
+        """A page of the console is being drawn: from now on the MCP client waits at most PAINT_WAIT_S for its paint."""
+        if not self._page_started.is_set() and not self._closed:
+            self.portal.call(self._page_started.set)
+
     def page_painted(self) -> None:
         """The console's first page is drawn: the brokers' MCP client may be imported now."""
         if not self._painted.is_set() and not self._closed:
-            self.portal.call(self._painted.set)
+            self.portal.call(lambda: (self._page_started.set(), self._painted.set()))
 
     def wait_ready(self, timeout: float = CONNECT_TIMEOUT_S + 5) -> None:
         self.run(self._wait_all(), timeout=timeout)
@@ -697,6 +706,7 @@ class BrokerConnections:
     # ------------------------------------------------------------------ async side (the loop)
 
     async def _after_paint(self) -> None:
+        await self._page_started.wait()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(PAINT_WAIT_S):
                 await self._painted.wait()

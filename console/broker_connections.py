@@ -54,12 +54,12 @@ def _close(connections: BrokerConnections) -> None:
 
 
 @st.cache_resource(show_spinner=False, on_release=_close)
-def _connections(key: tuple, _settings: AgentSettings, _paint_first: bool = True) -> BrokerConnections:
-    """One manager per `key`, built from `_settings` (what the key says; not hashed). `_paint_first`: a manager
-    started by a page imports its MCP client only once that page is drawn."""
+def _connections(key: tuple, _settings: AgentSettings) -> BrokerConnections:
+    """One manager per `key`, built from `_settings` (what the key says; not hashed). Its brokers start at once; its
+    MCP client is imported once the first page is drawn (beside that page it would slow the paint)."""
     from agent.connections import BrokerConnections
 
-    connections = BrokerConnections(_settings, paint_first=_paint_first)
+    connections = BrokerConnections(_settings, paint_first=True)
     connections.start(wait=False)
     return connections
 
@@ -73,7 +73,9 @@ def _key(settings: AgentSettings) -> tuple:
 def connections() -> BrokerConnections:
     """The running connection manager; brokers may still be connecting (every call waits for its broker)."""
     settings = agent_settings()
-    return _connections(_key(settings), settings)
+    conns = _connections(_key(settings), settings)
+    conns.page_started()
+    return conns
 
 
 def assistant() -> TradingAssistant:
@@ -116,17 +118,17 @@ def page_painted() -> None:
 
 
 def start_early() -> None:
-    """Start the brokers before any page asks for them (a configuration error is left for the page to say). No page
-    is being drawn yet, so the MCP client loads at once, while the browser is still loading the app."""
+    """Start the brokers before any page asks for them (a configuration error is left for the page to say)."""
     with contextlib.suppress(Exception):
         settings = agent_settings(in_session=False)
-        _connections(_key(settings), settings, _paint_first=False)
+        _connections(_key(settings), settings)
 
 
 @contextlib.asynccontextmanager
 async def server_lifespan(_app) -> AsyncIterator[None]:
     """The Streamlit server's lifespan (app.py's `st.App`): the brokers start as the server does, in a thread of
-    their own so that it listens at once, and are closed when it stops."""
+    their own so that it listens at once (the MCP client follows the first page's paint), and are closed when it
+    stops."""
     threading.Thread(target=start_early, name="brokers-start", daemon=True).start()
     try:
         yield
