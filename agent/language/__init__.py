@@ -53,7 +53,11 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     message = normalize(text, companies)
     if not message:
         return [clarify(EMPTY)]
-    if RETRACTED.search(message) and re.search(r"\b(?:buy|sell|purchase|get|grab|trade|order)\b|\d", message, re.I):
+    taken_back = RETRACTED.search(message)
+    a_reason = taken_back and re.search(r"changed\s+my\s+mind|cancel\s+that", taken_back.group(), re.I) and (
+        CANCEL.search(message[:taken_back.start()]) or re.search(r"\bscratch\s+(?:the|my)\b", message, re.I))
+    if taken_back and not a_reason and re.search(r"\b(?:buy|sell|purchase|get|grab|trade|order)\b|\d", message, re.I):
+        # ("scratch the nike buy, changed my mind" cancels the Nike order: the tail is its reason, not a retraction)
         return [clarify("Understood: you took that back, so I placed nothing. What would you like to do instead?")]
     if is_confirmation(message):
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM)]
