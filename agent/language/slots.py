@@ -275,10 +275,7 @@ def _take_companies(text: Text, slots: Slots, directory: CompanyDirectory, shout
 
 def _is_word(word: str) -> bool:
     """A word the parser reads or an English word: never taken for a misspelt company."""
-    return word in KEY_WORDS or is_english(word) or word in PLACEHOLDER_WORDS
-
-
-PLACEHOLDER_WORDS = frozenset(["qzca", "qzcb", "qzcc"])
+    return word in KEY_WORDS or is_english(word)
 
 
 def placeholder(index: int) -> str:
