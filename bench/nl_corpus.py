@@ -23,7 +23,8 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -119,6 +120,17 @@ def judge(case: dict, result: dict) -> str:
 # -------------------------------------------------------------------------------------------- running
 
 
+class _CaseEngine:
+    """The engine of the case being run, for a broker server built once: attribute reads go to it. Cases run one at
+    a time in a process (`run_cases` gives each worker process its own servers)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+
 @contextlib.contextmanager
 def _in_memory_brokers() -> Iterator[None]:
     """Serve `python -m brokers serve <id>` in this process: instead of spawning the link's subprocess, its session
@@ -126,6 +138,7 @@ def _in_memory_brokers() -> Iterator[None]:
     environment the link would give the subprocess (its data dir and clock)."""
     from mcp import Client
     from mcp.client._memory import InMemoryTransport  # what mcp.Client(server) uses for in-process servers
+    from mcp.server.mcpserver import MCPServer
 
     import agent.connections as connections
     from brokers.profiles import load_profiles
@@ -134,6 +147,7 @@ def _in_memory_brokers() -> Iterator[None]:
     from brokers.settings import BrokerSettings
 
     opening = threading.Lock()  # migrations run at start-up and Alembic's context is one per process
+    servers: dict[tuple, tuple[MCPServer, _CaseEngine]] = {}
 
     def serve_in_memory(params):
         env = params.env or {}
@@ -141,10 +155,19 @@ def _in_memory_brokers() -> Iterator[None]:
         settings = BrokerSettings(**{k: v for k, v in fields.items() if k in BrokerSettings.model_fields})
         broker_id = params.args[params.args.index("serve") + 1]
         profile = load_profiles(settings.profiles_path)[broker_id]
+        practice = "--practice-clock" in params.args
         with opening:
-            engine = open_engine(profile, settings, practice_clock="--practice-clock" in params.args)
+            engine = open_engine(profile, settings, practice_clock=practice)
         # the confirmation mode of the environment the link gives its broker (the console's: off), not this process's
-        return InMemoryTransport(build_server(profile, engine, confirm_orders=confirm_mode(profile, settings)))
+        mode = confirm_mode(profile, settings)
+        # building a server registers its eleven tools (pydantic schemas: a third of a case's time); the server reads
+        # its engine only through the reference it was built with, so one server a broker serves case after case
+        if (broker_id, mode, practice) not in servers:
+            holder = _CaseEngine(engine)
+            servers[broker_id, mode, practice] = build_server(profile, holder, confirm_orders=mode), holder
+        server, holder = servers[broker_id, mode, practice]
+        holder.engine = engine
+        return InMemoryTransport(server)
 
     def opener(entry, settings, before_import=None, launch=None):  # the launcher is not used in memory
         command = connections.stdio_params(entry, settings)
@@ -198,6 +221,34 @@ def run_case(case: dict, model: str | None) -> Outcome:
     return Outcome(case, judge(case, result), time.perf_counter() - started, result["reply"], result["tool_calls"])
 
 
+_WORKER_BROKERS: contextlib.ExitStack | None = None
+
+
+def _start_worker(in_memory: bool) -> None:
+    """A worker process of `run_cases`: its brokers stay served in memory (if asked) until the process ends."""
+    global _WORKER_BROKERS
+    import logging
+
+    logging.disable(logging.INFO)  # every case creates two databases; their start-up lines would drown the report
+    _WORKER_BROKERS = contextlib.ExitStack()
+    if in_memory:
+        _WORKER_BROKERS.enter_context(_in_memory_brokers())
+
+
+def _run_in_worker(case: dict, model: str | None) -> Outcome:
+    return run_case(case, model)
+
+
+def run_cases(cases: list[dict], model: str | None, *, in_memory: bool, jobs: int = 2) -> list[Outcome]:
+    """Every case through the assistant, in order, on `jobs` worker processes (the offline model is pure Python: one
+    process is one core, threads would share it). Workers are spawned, not forked, so no lock or event-loop thread
+    of this process is copied into them; they inherit this process's environment (keys removed or set)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context, initializer=_start_worker,
+                             initargs=(in_memory,)) as pool:
+        return list(pool.map(_run_in_worker, cases, [model] * len(cases), chunksize=4))
+
+
 def _approved(assistant, turn, session: str, collect: bool = False) -> dict:
     calls = [c.__dict__ | {} for c in turn.tool_calls]
     for _ in range(8):
@@ -241,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=Path, help="a JSON file of cases in the corpus format, instead of the corpus")
     parser.add_argument("--brokers", choices=["subprocess", "memory"], default="subprocess")
     parser.add_argument("--model", help="an LLM model name (with OPENAI_API_KEY or OPENAI_BASE_URL) instead of the offline model")
-    parser.add_argument("--jobs", type=int, default=2, help="cases run side by side")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes running cases side by side (one core each)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only the cases with these names (tuning half)")
     parser.add_argument("--failures", choices=[*HALVES, "both", "none"], default="tuning",
                         help="print the failed cases of this half (default: tuning only; never tune on held-out)")
@@ -263,9 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no cases selected", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    brokers = _in_memory_brokers() if args.brokers == "memory" else contextlib.nullcontext()
-    with brokers, ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(lambda c: run_case(c, args.model), cases))
+    outcomes = run_cases(cases, args.model, in_memory=args.brokers == "memory", jobs=args.jobs)
     show = set(HALVES) if args.failures == "both" else set() if args.failures == "none" else {args.failures}
     show.add("cases")
     figures = report(outcomes, show)

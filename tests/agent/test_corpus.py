@@ -8,12 +8,11 @@ nl` prints the same figures (and, by default, measures through real broker subpr
 
 from __future__ import annotations
 
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
-from bench.nl_corpus import HALVES, _in_memory_brokers, load, run_case
+from bench.nl_corpus import HALVES, load, run_cases
 
 # every request of the corpus runs through the assistant: several minutes on this 2-core machine
 pytestmark = pytest.mark.timeout(3000)
@@ -36,8 +35,7 @@ def outcomes(monkeypatch_module):
     monkeypatch_module.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch_module.delenv("OPENAI_BASE_URL", raising=False)
     cases = [case for half in HALVES for case in load(half)]
-    with _in_memory_brokers(), ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda case: run_case(case, None), cases))
+    return run_cases(cases, None, in_memory=True, jobs=os.cpu_count() or 1)
 
 
 @pytest.fixture(scope="module")

@@ -169,7 +169,7 @@ def test_a_trader_orders_approves_and_sees_the_portfolio(console, tmp_path):
 
         for name in ("Brokers", "Settings"):
             page.get_by_role("link", name=name).first.click()
-            expect(main.get_by_role("heading", name=name)).to_be_visible(timeout=60_000)
+            expect(main.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=60_000)
             shot(f"09-{name.lower()}")
         browser.close()
     print(f"screenshots: {shots}")
