@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+
 import pytest
 
 from bench.nl_corpus import HALVES, load, run_cases
