@@ -17,6 +17,9 @@ HELD_OUT_SHA256 = {
     # the third (mixM-P: phone texting, ex-professional traders, careful newcomers, British / Indian / Nigerian / German /
     # Brazilian English and car dictation), frozen before any tuning on its siblings
     "heldout3": "95f2e509dff0ede7e3c73e1aebe3f4a970cd53031e85a86609a8d4062375b5d5",
+    # the fourth (mixT-W: English as a second language, voice dictation, active investors with long histories, first-day
+    # users), written from tests/agent/corpus/BRIEF-mixT-W.md and frozen before any run of the parser on it
+    "heldout4": "aaa44ebc20b5b9e9d70ec7f90b0802bdd999ea164cb96d56140ab8ca3f5c895b",
 }
 
 
