@@ -407,12 +407,10 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     listing = {"status": "active"}
     if intent.symbol_text and intent.order_ref in (None, "all"):
         listing["symbol"] = intent.symbol_text
-    results = _fan_out(ctx, targets, "list_orders", listing)
-    if isinstance(results, list):
-        return results
-    matches = _matching_orders(results, intent.order_ref)
-    if isinstance(matches, Reply):
-        return matches
+    found = _working_orders(ctx, targets, listing, intent.order_ref)
+    if not isinstance(found, _Working):
+        return found
+    matches = found.orders
     what = f"{intent.symbol_text} " if intent.symbol_text else ""
     if not matches:
         return Reply(f"You have no queued or open {what}orders to cancel.")
@@ -422,16 +420,25 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     return [ToolCall(b, "cancel_order", {"order_id": o["id"]}) for b, o in matches]
 
 
-def _matching_orders(results: dict[str, ToolResult], order_ref: str | None) -> list[tuple[str, dict]] | Reply:
-    """(broker, order) of the active orders each broker listed that `order_ref` names (every one for None or "all"),
-    or the first broker's error."""
+@dataclass(frozen=True)
+class _Working:
+    orders: list[tuple[str, dict]]
+    """(broker, order) of the active orders that the request names."""
+
+
+def _working_orders(ctx: TurnContext, targets: list[str], listing: dict, order_ref: str | None) -> list[ToolCall] | Reply | _Working:
+    """The list_orders calls still to make, the first broker's error, or the active orders each broker listed that
+    `order_ref` names (every one for None or "all")."""
+    results = _fan_out(ctx, targets, "list_orders", listing)
+    if isinstance(results, list):
+        return results
     matches = []
     for broker, result in results.items():
         if not result.ok:
             return Reply(_error_text(result))
         matches += [(broker, o) for o in result.data.get("orders", [])
                     if order_ref in (None, "all", o.get("id"), o.get("client_order_id"))]
-    return matches
+    return _Working(matches)
 
 
 # ---------------------------------------------------------------------------------------- replace
@@ -468,12 +475,10 @@ def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         return [ToolCall(intent.brokers[0], "replace_order", {"order_id": intent.order_ref, **changes})]
     targets = [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids
     listing = {"status": "active"} | ({"symbol": intent.symbol_text} if intent.symbol_text else {})
-    results = _fan_out(ctx, targets, "list_orders", listing)
-    if isinstance(results, list):
-        return results
-    matches = _matching_orders(results, intent.order_ref)
-    if isinstance(matches, Reply):
-        return matches
+    found = _working_orders(ctx, targets, listing, intent.order_ref)
+    if not isinstance(found, _Working):
+        return found
+    matches = found.orders
     what = f"{intent.symbol_text} " if intent.symbol_text else ""
     if not matches:
         return Reply(f"You have no queued or open {what}order to change. Nothing was changed.")
