@@ -471,7 +471,7 @@ def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
                 lines.append(f"{ctx.name(r.broker)} could not change order {r.arguments.get('order_id')}: {_error_text(r)}")
         return Reply(" ".join(lines))
     changes = _changes(intent)
-    if intent.order_ref and len(intent.brokers) == 1:
+    if intent.order_ref and len(intent.brokers) == 1 and intent.price_step is None:
         return [ToolCall(intent.brokers[0], "replace_order", {"order_id": intent.order_ref, **changes})]
     targets = [b for b in intent.brokers if b in ctx.all_ids] or ctx.all_ids
     listing = {"status": "active"} | ({"symbol": intent.symbol_text} if intent.symbol_text else {})
@@ -487,6 +487,15 @@ def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         return Reply(f"You have {len(matches)} working {what}orders: {listed}. Which one should I change? "
                      "Say 'change order <id> ...'. Nothing was changed.")
     broker, order = matches[0]
+    if intent.price_step is not None:
+        price = {"limit_price": "limit", "stop_price": "stop"}[intent.step_of]
+        if not order.get(intent.step_of):
+            return Reply(f"Your {_describe(order)} has no {price} price to move. Nothing was changed.")
+        moved = Decimal(str(order[intent.step_of])) + intent.price_step
+        if moved <= 0:
+            return Reply(f"Moving the {price} of your {_describe(order)} by {dollars(intent.price_step)} would take it to "
+                         f"{dollars(moved)}. Nothing was changed.")
+        changes[intent.step_of] = number(moved)
     return [ToolCall(broker, "replace_order", {"order_id": order["id"], **changes})]
 
 
@@ -558,9 +567,14 @@ def _holding_line(symbol: str, results: dict[str, ToolResult], ctx: TurnContext)
             for p in result.data.get("positions", []) if p["symbol"].upper() == symbol.upper()]
     if not held:
         return f"You hold no {symbol.upper()} at {'either broker' if len(results) == 2 else 'any broker'}."
-    return "You hold " + " and ".join(
+    line = "You hold " + " and ".join(
         f"{number(p['quantity'])} {p['symbol']} at {ctx.name(b)} ({dollars(p['market_value'])}, P&L {dollars(p['unrealized_pnl'])})"
         for b, p in held) + "."
+    if len(held) > 1:  # "how many am I holding altogether?"
+        total = sum(Decimal(str(p["quantity"])) for _, p in held)
+        value = sum(Decimal(str(p["market_value"])) for _, p in held)
+        line += f" That is {number(total)} {held[0][1]['symbol']} in all ({dollars(value)})."
+    return line
 
 
 def _account(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:

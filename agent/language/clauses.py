@@ -28,7 +28,7 @@ from agent.language.companies import CompanyDirectory
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.kinds import EVERYTHING, Clause, cancels, decide
 from agent.language.slots import Slots, read_slots, remainder
-from agent.language.vocabulary import CANCEL, COST_QUESTION, FILLER, QUESTION_START
+from agent.language.vocabulary import CANCEL, COST_QUESTION, FILLER, QUESTION_START, THERE
 
 _JOINT = re.compile(
     r"\s*(?:[;:!?]+(?=\s|$)|\.{2,}|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\bMr)(?<!\bMrs)(?<!\bDr)(?<!\bSt)\.(?=\s)"
@@ -195,7 +195,14 @@ def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool, p
         merged.brokers, merged.broker_choice = previous.brokers, previous.broker_choice
     if each and previous is not None and not (merged.quantities or merged.notionals):
         merged.quantities, merged.notionals = previous.quantities, previous.notionals
+    if (previous is not None and previous.notionals and not previous.quantities and len(merged.quantities) == 1
+            and not merged.notionals and _MONEY_AGAIN.search(merged.cls)):
+        merged.quantities, merged.notionals = (), merged.quantities  # "$200 in SCHD and 300 in VTI": 300 dollars
     return merged
+
+
+# a bare number put "in" or "into" a stock, right after a dollar amount: dollars again, never shares
+_MONEY_AGAIN = re.compile(r"^\W*(?:and\s+|then\s+|plus\s+)?(?:another\s+)?\d[\d,.]*\s*(?:k\s+)?(?:in|into)\b(?!.*\bshares?\b)")
 
 
 def _fill_brokers_before(drafts: list[_Draft], end: int) -> None:
@@ -416,7 +423,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             draft.slots = replace(draft.slots, tif=context.tif)
     for draft in drafts:  # "is Velocity faster? then buy 10 Ford there"
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
-                r"\bthere\b|\bthat\s+(?:one|broker)\b", draft.slots.cls):
+                rf"{THERE.pattern}|\bthat\s+(?:one|broker)\b", draft.slots.cls, re.I):
             draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
     _fill_brokers_before(drafts, len(drafts))
     orders = [d for d in drafts if not d.acts]

@@ -34,6 +34,8 @@ _EVERYDAY = frozenset(["target", "gold", "silver", "oil", "block", "square", "ch
 
 # Tickers that are everyday words: typed in lowercase (or in a shouted message) they are words, not tickers.
 _WORD_TICKERS = frozenset(["bro", "fam", "yo", "gg", "lfg", "moon", "ape", "a", "all", "are", "ball", "cat", "cost", "d", "dash", "deck", "ed", "el", "et", "f", "fast", "gild", "hal", "has", "hood", "hum", "ice", "it", "j", "job", "key", "keys", "kim", "len", "lin", "low", "luv", "ma", "mar", "met", "mo", "mos", "mp", "ms", "mu", "net", "now", "nu", "o", "on", "peg", "pm", "pool", "ppl", "rf", "rl", "so", "spot", "shop", "snow", "snap", "t", "tap", "team", "tel", "tt", "v", "well", "amp", "app", "arm", "bk", "c", "cf", "ci", "cl", "cb", "de", "dd", "ea", "fe", "ge", "gd", "gm", "hd", "hon", "ip", "ir", "mco", "ni", "pg", "ph", "psa", "rsp", "sw", "d", "o", "a", "it"])
+# words that stay words before another ("sell all state farm" is no Allstate)
+_NOT_A_PIECE = frozenset(["all", "my", "the", "of", "and", "or", "to", "for", "at", "in", "on", "a", "an", "buy", "sell", "by"])
 _SHORTHAND_TICKERS = frozenset({"lmt", "mkt", "stp"})
 # Brokerages that are also listed companies: "buy 10 AAPL on robinhood" names a broker we do not have.
 BROKERAGES = frozenset({"HOOD", "SCHW", "IBKR", "SOFI"})
@@ -75,13 +77,22 @@ class CompanyDirectory:
         for company, aliases in companies:  # aliases first: "google" is GOOGL's, whatever GOOG's name strips to
             for alias in aliases:
                 self.names.setdefault(key(alias), company.symbol)
+        aliased = set(self.names)
+        shared: dict[str, list[str]] = {}
         for company, _ in companies:
             full = key(company.name)
             self.names.setdefault(full, company.symbol)
             bare = " ".join(key(_LEGAL.sub(" ", company.name.lower().replace(",", " "))).split())
             if bare and bare not in _WORD_TICKERS and bare not in _BARE_TOO_COMMON:
                 self.names.setdefault(bare, company.symbol)
+                shared.setdefault(bare, []).append(company.symbol)
+        self.share_classes = {bare: tuple(symbols) for bare, symbols in shared.items()
+                              if len(symbols) > 1 and bare not in aliased}
+        """A bare name several share classes have and no alias gives to one ('fox': FOX and FOXA; 'alphabet' is
+        GOOGL's alias): the name alone does not say which class."""
         self._fuzzy_choices = {n: s for n, s in self.names.items() if len(n.replace(" ", "")) >= 4}
+        # one-word names said in two or three pieces ("air bnb", "door dash", "cloud flare", "so fi"): a dictation habit
+        self._pieces = {n: s for n, s in self.names.items() if " " not in n and len(n) >= 4 and not n.isdigit()}
 
     @classmethod
     def from_csv(cls, path: Path = SECURITIES_FILE) -> CompanyDirectory:
@@ -92,6 +103,13 @@ class CompanyDirectory:
              [a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()])
             for row in rows
         ])
+
+    def classes_of(self, mention: Mention, shouting: bool) -> tuple[Company, ...]:
+        """The share classes a mention leaves open: typed as the name ('Fox', 'fox'), not as one class's ticker
+        ('FOX', '$FOX')."""
+        if mention.typed.startswith("$") or (mention.typed.isupper() and not shouting):
+            return ()
+        return tuple(self.by_symbol[s] for s in self.share_classes.get(key(mention.typed), ()))
 
     def is_name(self, text: str) -> bool:
         return self.symbol_of(text) is not None
@@ -138,6 +156,11 @@ class CompanyDirectory:
             if size == 1 and candidate.upper() == symbol and candidate in _WORD_TICKERS and not typed.isupper():
                 continue
             return symbol
+        if 2 <= size <= 3 and key(typed).split()[0] not in _NOT_A_PIECE:
+            joined = key(typed).replace(" ", "")
+            symbol = self._pieces.get(joined)
+            if symbol is not None and (joined not in _EVERYDAY or _stock_expected(text, start, end)):
+                return symbol
         return None
 
     def _ticker(self, typed: str, shouting: bool, text: str, start: int, end: int) -> str | None:

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from agent.language.companies import BROKERAGES, CompanyDirectory
+from agent.language.english import is_english
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.slots import Slots, Text, remainder, unknown_broker
 from agent.language.vocabulary import (
@@ -52,6 +53,7 @@ from agent.language.vocabulary import (
     RESIZE_FILLER,
     SELL,
     SHORT,
+    THERE,
 )
 
 _IMPLIED_BUY = re.compile(
@@ -65,8 +67,8 @@ _DOLLARS_OF = re.compile(r"(?:^|[,:;]\s*)\$\s*\d[\d,.]*\s*(?:k\b)?\s*(?:each\s*:
                          r"|^\s*\d[\d,.]*\s*(?:k|grand|dollars?|bucks)\s+(?:each\s+)?(?:worth\s+)?(?:of\s+)?qzc[a-z]\b", re.I)
 # An order with no verb in trader shorthand ("50 AMD mkt", "$5k NVDA"): the side a broker assumes is a buy
 _ORDER_WORDS = re.compile(r"\b(?:mkt|market|lmt|limit|gtc|day|moo|moc|opg|ioc|send\s+it)\b|@", re.I)
-_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|platform|account|venue)\b|\bthat\s+one\b"
-                          r"|\bthere\b", re.I)
+_THAT_BROKER = re.compile(r"\b(?:that|this|the\s+same|same)\s+(?:broker|brokerage|platform|account|venue|place)\b|\bthat\s+one\b"
+                          rf"|{THERE.pattern}", re.I)
 _OF_THAT_CASH = re.compile(r"\b(?:of|from)\s+(?:that|it|this|the\s+cash|my\s+cash|what\s+i\s+have)\b", re.I)
 EVERYTHING = re.compile(
     r"\b(?:everything(?!\s+(?:(?:that\s+)?(?:i|we)\s+(?:have|own|hold|got)\s+)?(?:of|in)\s+(?:it|that|this|them|those|qzc[a-z])\b)|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
@@ -163,6 +165,9 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if len(found) > 1:
         return Stock(several=tuple(c.symbol for c in found))
     if found:
+        classes = clause.directory.classes_of(clause.slots.companies[0], clause.shouting)
+        if classes:  # "100 shares of Fox": Class A (FOXA) or Class B (FOX)?
+            return Stock(candidates=tuple(f"{c.name} ({c.symbol})" for c in classes))
         typo = next((m.typed for m in clause.slots.companies if m.fuzzy), None)  # "I read 'qualcom' as QUALCOMM"
         return Stock(found[0].symbol, found[0].name, typed=typo)
     left = remainder(clause.slots.rest, filler, clause.shouting)
@@ -183,7 +188,8 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if described and not caps and not clause.directory.is_name(described["w"]):
         word = described["w"]  # "the other one"; "the vanguard one": the one of those just discussed it describes
         return Stock(pronoun=True, ordinal="other" if word == "other" else f"named:{word}")
-    if re.fullmatch(r"(?:(?:of|all\s+of)\s+)?(?:them\s+)?both(?:\s+of\s+them)?", said):
+    if re.fullmatch(r"(?:(?:of|all\s+of)\s+)?(?:them\s+)?both(?:\s+of\s+them)?", said) or (
+            not caps and re.search(r"\bboth\s+of\s+(?:them|those|these)\b|\b(?:them|those|these)\s+both\b", said)):
         return Stock(pronoun=True, ordinal="both")  # "sell half of both": the two stocks just discussed
     if re.fullmatch(r"(?:(?:i\s+)?(?:like|love|want)\s+)?(?:(?:this|that|the)\s+)?one", " ".join(words).lower().strip("?!,;:\"(). ")):
         return Stock(pronoun=True)  # "I like this one"
@@ -196,13 +202,15 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     tokens = left.split()
     if clause.directory.is_name(left) or re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", left):
         return Stock(left)
-    best, close = clause.directory.closest(left)
+    # English words are what the person meant ("starting over", "the same number"), never a misspelt Dover or Uber
+    best, close = (None, []) if all(is_english(t.lower()) for t in tokens) else clause.directory.closest(left)
     if len(tokens) > 5 and best is None:
         close = []
     if best is None and not close and len(tokens) > 1:
         # a typo inside other words ("pls get me 5 netflx shares asap"): one clear word only
         # ...and only among plain words: "Zorblax Quantum Corp" is a name we do not know, not a typo of Quanta
-        hits = [(t, clause.directory.closest(t)[0]) for t in tokens if len(t) >= 5 and t.lower() not in filler]
+        hits = [(t, clause.directory.closest(t)[0]) for t in tokens
+                if len(t) >= 5 and t.lower() not in filler and not is_english(t.lower())]
         clear = {c.symbol: (t, c) for t, c in hits if c is not None}
         if len(clear) == 1:
             typo, company = next(iter(clear.values()))
@@ -356,7 +364,7 @@ def _order(clause: Clause) -> Intent | None:
     if _DOUBLE.search(clause.slots.cls) and not clause.has_size and not clause.asking and side in (None, "buy"):
         found = stock(clause, FILLER[IntentKind.ORDER])
         return Intent(kind=IntentKind.ORDER, side="buy", symbol_text=found.symbol, company=found.company,
-                      refers=None if found.symbol else "pronoun", size_ref="same", broker_ref="there",
+                      refers=None if found.symbol else found.ordinal or "pronoun", size_ref="same", broker_ref="there",
                       brokers=clause.slots.brokers)
     if side is None and clause.slots.quantities and _MORE.search(clause.slots.cls) and not clause.slots.companies \
             and not clause.asking and not clause.slots.notionals:
@@ -373,7 +381,9 @@ def _order(clause: Clause) -> Intent | None:
     slots = clause.slots
     if side == "both":
         return clarify("You asked to both buy and sell in one breath: do you want to buy or to sell, and what?")
-    found = stock(clause, FILLER[IntentKind.ORDER])
+    same_size = bool(_SAME_SIZE.search(slots.cls)) and not (slots.quantities or slots.notionals)
+    # "the same number of shares of that one": the size words are no part of the stock's name
+    found = stock(clause, FILLER[IntentKind.ORDER] | (REPEAT_FILLER if same_size else frozenset()))
     what = found.shown or "the stock"
     problem = _size_problem(slots, what, side) or _broker_problem(clause, IntentKind.ORDER)
     if problem:
@@ -392,7 +402,7 @@ def _order(clause: Clause) -> Intent | None:
         refers = found.ordinal or ("pronoun" if found.pronoun else "missing")
         follow = FollowUp.REVERSE if found.pronoun and not found.ordinal and not _MORE.search(slots.cls) else FollowUp.NONE
         return Intent(kind=IntentKind.ORDER, side=side, follow_up=follow, other_broker=slots.other_broker,
-                      refers=refers, broker_ref=_broker_ref(clause), **order)
+                      refers=refers, broker_ref=_broker_ref(clause), size_ref="same" if same_size else None, **order)
     if slots.other_broker:
         return Intent(kind=IntentKind.ORDER, side=side, symbol_text=found.symbol, company=found.company,
                       understood_from=found.typed, follow_up=FollowUp.REPEAT_ON, other_broker=True,
@@ -464,7 +474,9 @@ def _known_stock(clause: Clause, left: str | None) -> str | None:
         return exact
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z&'.-]+", left) if w.lower() not in FILLER[IntentKind.CANCEL]]
     for phrase in (" ".join(words), *words):
-        best, _close = clause.directory.closest(phrase) if len(phrase) >= 4 else (None, [])
+        if len(phrase) < 4 or all(is_english(w.lower()) for w in phrase.split()):
+            continue  # "I'm starting over" is no misspelt Dover
+        best, _close = clause.directory.closest(phrase)
         if best is not None:
             return best.symbol
     return None
@@ -613,6 +625,12 @@ def replacement(slots: Slots) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+_PRICE_STEP = re.compile(
+    r"\b(?P<dir>up|higher|raise|increase|bump|down|lower|drop|decrease|reduce|cut)\b[^.?!;]*?(?<![\w.$])(?:by\s+)?"
+    r"(?:(?:a|one)\s+(?:dollar|buck)\b|\$\s*(?P<d>\d+(?:\.\d+)?)(?![\d.])|(?P<n>\d+(?:\.\d+)?)\s*(?P<u>dollars?|bucks?|cents?)\b)"
+    r"(?!\s*(?:a|per)\s+share)", re.I)
+
+
 def _replace(clause: Clause) -> Intent | None:
     """'change my Chipotle limit to 52', 'move the stop on my Tesla up to 310', 'modify the Nike order to 30 shares'."""
     slots = clause.slots
@@ -621,9 +639,24 @@ def _replace(clause: Clause) -> Intent | None:
     verb = REPLACE_VERB.search(slots.cls) or (symbols and re.search(r"\bmake\b", slots.cls))
     if not verb or not ORDER_PART.search(slots.cls) or slots.buy or slots.sell or clause.asking:
         return None
-    if not symbols and not re.search(r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer|price|px)\b.*\b(?:to|at|@)\b", slots.cls):
+    step = _PRICE_STEP.search(clause.message)
+    if step and re.search(r"(?:\b(?:to|at)|@)\s*\$?\s*\d", clause.message, re.I):
+        step = None  # "move my limit up to 21": to a price, not by an amount
+    if not symbols and not step and not re.search(
+            r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer|price|px)\b.*\b(?:to|at|@)\b", slots.cls):
         return None  # "make it 20" and its kind: the last order of this chat, a follow-up
     changes = replacement(slots)
+    if step:
+        # "move my Nike limit up a dollar", "raise the limit by $2", "lower the limit by 50 cents": from where it is now
+        said = Decimal(step["d"] or step["n"] or 1)
+        amount = said / (100 if (step["u"] or "").lower().startswith("c") else 1)
+        down = step["dir"].lower() in ("down", "lower", "drop", "decrease", "reduce", "cut")
+        slots = replace(slots, limit_without_price=False, limit_prices=(), stop_prices=(), notionals=(), stop_words=False,
+                        quantities=tuple(q for q in slots.quantities if q != said))
+        changes = replacement(slots) | {
+            "price_step": -amount if down else amount,
+            "step_of": "stop_price" if re.search(r"\b(?:stop|stp)\b", slots.cls) and not re.search(r"\blimit\b", slots.cls)
+            else "limit_price"}
     if len(symbols) > 1:
         return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")
     what = f"the {symbols[0]} order" if symbols else "the order"

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from english_words import get_english_words_set
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from agent.language.companies import CompanyDirectory
+from agent.language.english import is_english
 from agent.language.numbers import words_to_numbers
 from agent.language.structured import plain as plain_records
 from agent.language.vocabulary import NUM
@@ -28,6 +28,13 @@ KEY_WORDS = tuple(["shares", "share", "stock", "stocks", "purchase", "please", "
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
 _ENGLISH = frozenset(["bump", "jump", "pump", "lump", "bell", "well", "tell", "shell", "yell", "fell", "spell", "hold", "sold", "told", "gold", "bold", "shore", "sure", "store", "score", "prize", "pride", "grade", "older", "elder", "camel", "panel", "lime", "stick", "stuck", "mock", "dock", "rock", "lock", "block", "sock", "marker", "basket", "losing", "posing", "clothes", "those", "whose", "chose", "dose", "rose", "hose", "nose", "pose", "lose", "toy", "what", "that", "when", "then", "than", "them", "they", "this", "these", "being", "bring", "feel", "feet", "free", "tree", "flee", "been", "seen", "need", "deed", "weed", "seed", "quite", "quota", "vote", "note", "wrote", "broken", "token", "spoken", "insect", "shared", "share", "sales", "sale", "cells", "sells", "buys", "brother", "other", "mother", "order", "more", "most", "post", "cost", "lost", "host", "wish", "with", "sort", "sore", "some", "same", "game", "name", "came", "fame", "think", "thought", "though", "through", "thing", "things", "thin", "than", "thank", "thanks", "tank", "sink", "link", "pink", "wink", "rink", "drink", "trace", "track", "stack", "steak", "stake", "shake", "share", "shape", "slice", "price", "pride", "prime", "crime", "close", "chose", "clone", "stone", "store", "stole", "tone", "tune", "dune", "done", "bone", "week", "weak", "peek", "seek", "sell", "sale", "tell", "till", "still", "will", "fill", "bill", "kill", "mill", "pill", "hill", "call", "ball", "fall", "hall", "mall", "tall", "wall", "buy", "guy", "bay", "day", "pay", "say", "way", "hay", "lay", "may", "ray", "there", "their", "where", "here", "were", "then", "when", "whom", "hole", "home", "hose", "time", "tile", "tide", "side", "wide", "wise", "rise", "rice", "nice", "mice", "dice", "once", "ones", "tone", "done", "gone", "none", "more", "mere", "here", "hear", "near", "dear", "year", "fear", "bear", "wear", "tear", "pear", "clear", "cheer", "sheer", "steer", "sheet", "sheep", "shop", "ship", "chip", "chop", "stop", "step", "stem", "stay", "star", "start", "smart", "sport", "short", "shirt", "skirt"])
 _SHORTHAND = [
+    # "por favor", "bitte", "gracias", "merci": please and thanks in the languages people mix into English
+    (re.compile(r"\b(?:por\s+favou?r|per\s+favore|s'il\s+(?:vous|te)\s+pla[iî]t|svp|bitte(?:\s+sch[öo]n)?|prosz[ęe]|pozhalu[iy]?sta"
+                r"|пожалуйста|onegai(?:shimasu)?|lütfen|lutfen)\b", re.I), "please"),
+    (re.compile(r"\b(?:gracias|muchas\s+gracias|obrigad[oa]|merci(?:\s+beaucoup)?|danke(?:\s+sch[öo]n)?|grazie(?:\s+mille)?"
+                r"|dzi[ęe]kuj[ęe]|dzi[ęe]ki|spasibo|спасибо|shukran|xie\s*xie|xièxie|arigato|cảm\s+ơn|cam\s+on|teşekkürler)\b", re.I), "thanks"),
+    # "on my break, quick one - 12 abbott labs": a quick message, not the quick broker ("use the quick one" still is)
+    (re.compile(r"(?<!\bthe\s)(?<!\bthat\s)(?<!\bthis\s)\b(?:a\s+)?quick\s+(?:one|question|q|thing)\s*[-—–:,.!]+", re.I), " "),
     (re.compile(r"\bbto\b", re.I), "buy"),
     (re.compile(r"\bstc\b", re.I), "sell"),
     (re.compile(r"\b(?:cxl|cxld|cncl|canx)\b", re.I), "cancel"),
@@ -130,23 +137,6 @@ def _closest_key_word(word: str) -> str | None:
     if len(hits) > 1 and hits[1][1] == hits[0][1] and hits[1][0] != hits[0][0]:
         return None  # two words equally close: leave it
     return hits[0][0] if hits[0][1] > 0 else None
-
-
-@lru_cache(maxsize=1)
-def _dictionary() -> frozenset[str]:
-    """English words (GCIDE, lowercase): a real word is what the person meant, never a typo of a key word."""
-    return frozenset(get_english_words_set(["gcide"], lower=True, alpha=True))
-
-
-def is_english(word: str) -> bool:
-    """Whether `word` (lowercase) is an English word or a plain inflection of one ("worlds", "funded", "trading")."""
-    words = _dictionary()
-    if word in words:
-        return True
-    stems = [word[:-1] if word.endswith("s") else None, word[:-2] if word.endswith(("es", "ed", "er")) else None,
-             word[:-1] if word.endswith(("ed", "er")) else None, word[:-3] if word.endswith(("ing", "est")) else None,
-             word[:-3] + "e" if word.endswith("ing") else None, word[:-2] + "y" if word.endswith("ies") else None]
-    return any(stem and len(stem) >= 3 and stem in words for stem in stems)
 
 
 def _repaired(word: str, directory: CompanyDirectory) -> str:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from text_to_num import alpha2digit
 
+from agent.language.english import is_english
 from agent.language.vocabulary import ONE_AS_PRONOUN, SCALE
 
 _PROTECTED_ONE = "\ue000"
+_PROTECTED_O = "\ue001"  # text2num reads "O O" as 00: in "V O O" they are letters of a ticker
 _PROTECTED_NUMBER = {"two": "\ue002", "three": "\ue003", "four": "\ue004"}
 # text2num writes ordinals as 3rd, 5th: put the words back ("a third of it", "Fifth Third", "first thing")
 _ORDINALS = dict(zip(map(str, range(1, 11)), ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"],
@@ -33,8 +36,34 @@ _SPOKEN_PRICE = re.compile(
 _DOLLARS_AND_CENTS = re.compile(r"\b(?P<whole>\d+)\s+dollars?\s+(?:and\s+)?(?P<cents>\d{1,2})\s+cents?\b", re.I)
 
 
+# People writing English in a hurry use their own language's number words ("sell diez of my starbucks", "cinco
+# more"): a word that is no English word and that text2num reads as a number in one of these languages is that number.
+_FOREIGN = ("es", "pt", "fr", "it", "de")
+_NOT_FOREIGN_NUMBERS = frozenset(["um", "un", "une", "uno", "una", "ein", "eine", "eins", "o", "e", "y", "et", "und"])
+_WORD = re.compile(r"(?<![\w$.])[^\W\d_]{3,}(?![\w.])")
+
+
+@lru_cache(maxsize=4096)
+def _foreign_number(word: str) -> str | None:
+    lowered = word.lower()
+    if lowered in _NOT_FOREIGN_NUMBERS or is_english(lowered) or (word.isupper() and len(word) <= 5):
+        return None  # "UNO", "DOS" in capitals may be tickers
+    for language in _FOREIGN:
+        number = alpha2digit(lowered, language, threshold=0)
+        if number.isdigit():
+            return number
+    return None
+
+
+def foreign_numbers(text: str) -> str:
+    """'diez' -> 10, 'cinco' -> 5, 'zwanzig' -> 20: number words of a few other languages, one word at a time."""
+    return _WORD.sub(lambda m: _foreign_number(m.group()) or m.group(), text)
+
+
 def words_to_numbers(text: str) -> str:
-    """'a hundred and fifty' -> 150, 'twenty-five' -> 25, 'a dozen' -> 12, 'a couple of' -> 2."""
+    """'a hundred and fifty' -> 150, 'twenty-five' -> 25, 'a dozen' -> 12, 'a couple of' -> 2, 'diez' -> 10."""
+    text = foreign_numbers(text)
+    text = re.sub(r"\ba(\s+(?:hundred|thousand|million)\b)", r"one\1", text, flags=re.I)  # "a hundred and forty": 140, not "a 140"
     text = _ONE_AFTER.sub(lambda m: f"{m['before']} {_PROTECTED_ONE}", text)
     text = re.sub(r"\b(the\s+[a-z]+\s+)one\b(?!\s+(?:hundred|thousand|million|point|and|half))",
                   lambda m: m[1] + _PROTECTED_ONE, text, flags=re.I)  # "the silver one"
@@ -44,7 +73,8 @@ def words_to_numbers(text: str) -> str:
     text = _COUPLE.sub(" 2 ", text)
     text = re.sub(r"\b(the|these|those|both|all)\s+(two|three|four)\b(?!\s+(?:shares?|stocks?|hundred|thousand))",
                   lambda m: f"{m[1]} {_PROTECTED_NUMBER[m[2].lower()]}", text, flags=re.I)  # "the two in Velocity"
-    text = alpha2digit(text, "en", threshold=0)
+    text = re.sub(r"(?<![\w'])O(?![\w'])", _PROTECTED_O, text)
+    text = alpha2digit(text, "en", threshold=0).replace(_PROTECTED_O, "O")
     text = re.sub(r"(?<![\d.])\bpoint\s+(\d+)\b", r"0.\1", text)
     # "two and a half grand" is 2.5 grand, "one and a half 1000" 1.5 1000 (a number and a half before a scale)
     text = re.sub(r"\b(\d+)\s+and\s+a\s+half\s+(grand|thousand|1000|k\b|million|hundred)", r"\1.5 \2", text, flags=re.I)  # "point five shares" is half a share, never five

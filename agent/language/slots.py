@@ -17,8 +17,9 @@ from decimal import Decimal
 from rapidfuzz import fuzz, process
 
 from agent.language.companies import CompanyDirectory, Mention
+from agent.language.english import is_english
 from agent.language.intent import BrokerRef, IntentKind
-from agent.language.normalize import KEY_WORDS, is_english
+from agent.language.normalize import KEY_WORDS
 from agent.language.numbers import to_decimal
 from agent.language.vocabulary import (
     ALL_BROKERS,

@@ -201,7 +201,9 @@ ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
 
 BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
                  r"|load\s+up\s+on|snag|yolo(?:\s+into)?|ape(?:\s+into|\s+in(?:to)?)?|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
-                 r"|make\s+(?:a\s+)?buy(?:\s+of)?)\b"
+                 r"|make\s+(?:a\s+)?buy(?:\s+of)?"
+                 r"|(?:use|put|roll|move|reinvest|invest|spend)\s+(?:all\s+)?(?:of\s+)?(?:the|that|those|my|this)\s+(?:proceeds|money|cash|funds|profits?)"
+                 r"\s+(?:(?:to\s+(?:buy|get|grab|pick\s+up)|for|on|in|into|towards?)\b)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
                  r"(?:-?\d|\$|some\b|a\s+few\b|a\s+bit\b|shares\b|one\b))"
                  r"(?!\s+\$?\s*\d[\d.,]*\s*(?:dollars\s+)?(?:or\s+(?:better|more|higher)|a\s+share|each|per\s+share))", re.I)
@@ -262,6 +264,7 @@ ORDER_ID = re.compile(r"(?:\border\s*(?:#|id|number|no\.?)?\s*:?\s*|#)(?P<ref>[A
                        r"|\b(?P<bare>(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]{6,}(?:-[A-Za-z0-9]+)*)\b", re.I)
 COST_QUESTION = keywords(r"est|estimate\s+(?:the\s+)?(?:cost|fees?)|price\s+out|quote\s+me\s+(?:the\s+)?(?:cost|fees?|total)",
     r"how much (?:would|will|does|do|did|is|to|it)\b.*\b(?:cost|fees?|commissions?|charge|pay)",
+    r"how much (?:in\s+)?(?:commissions?|fees?|comms?)\b(?=.*\d)",
     r"how much (?:would|will) (?:it|i|that|they)", r"how\s+(?:much|many)(?:\s+shares)?\s+(?:would|will|could|can|does|do)\b.*\b(?:get|buy|cover)\b(?:\s+(?:me|us|you))?", r"what (?:would|will|does|do)\b.*\b(?:cost|fees?|commissions?|charge)",
     r"which (?:broker|one|is|would)\b.*\b(?:cheap\w*|fees?|costs?|commissions?|expensive|charges?)",
     r"(?:cheap\w*|expensive)\b.*\bwhich", r"estimate\w*|is it cheaper|cheaper (?:to|on|at|with|through)|(?:what|who)(?:'s|s|\s+is)\s+cheaper",
@@ -373,3 +376,10 @@ NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
     "moment once least most two three both these those what whats what's available supported your yours my our their"))
 
+
+
+# "buy 25 Tapestry there", "put 100 shares of Intel in there": the broker just talked about; not "if it doesn't get
+# there today", "hey there", "anything out there", "there is", "sitting there"
+THERE = re.compile(r"(?<!\bget\s)(?<!\bgets\s)(?<!\bgot\s)(?<!\bgetting\s)(?<!\bgoes\s)(?<!\bgo\s)(?<!\breach\s)"
+                   r"(?<!\breaches\s)(?<!\bhey\s)(?<!\bhi\s)(?<!\bout\s)(?<!\bsitting\s)(?<!\bsits\s)(?<!\bshopping\s)"
+                   r"\bthere\b(?!\s+(?:is|are|was|were|will|won't|isn't|aren't)\b)(?!'s)", re.I)

@@ -629,7 +629,8 @@ def test_a_price_with_cents_moves_the_limit_and_what_stays_is_no_change():
 
 def test_a_real_word_is_never_repaired_into_a_key_word():
     from agent.language.companies import directory
-    from agent.language.normalize import is_english, normalize
+    from agent.language.english import is_english
+    from agent.language.normalize import normalize
 
     assert is_english("world") and is_english("funded") and not is_english("purchace")
     assert normalize("the vanguard total world fund", directory()) == "the vanguard total world fund"
@@ -706,3 +707,70 @@ def test_a_correction_that_says_what_instead_is_still_one_order(message, expecte
 def test_bids_crypto_as_context_durations_and_two_brokers(message, expected):
     [intent] = read_request(message, BROKERS)
     check(resolve_alone(intent), expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    # number words of the speaker's own language, and please / thanks in it
+    ("please sell diez of my starbucks shares, gracias", [sell("SBUX", quantity=D(10))]),
+    ("bitte buy zwanzig apple, danke", [buy("AAPL", quantity=D(20))]),
+    ("buy 10 shares of apple, once the market opens", [buy("AAPL", quantity=D(10), time_in_force="opg")]),
+    # dictation: "a hundred and forty", letters of a ticker, one-word names said in pieces
+    ("Can you buy three shares of cloud flare on trade sphere with a limit of a hundred and forty good till cancelled",
+     [buy("NET", quantity=D(3), order_type="limit", limit_price=D(140), time_in_force="gtc", brokers=(TS,))]),
+    ("buy a thousand dollars of the vanguard S&P 500 fund V O O", [buy("VOO", notional=D(1000))]),
+    ("by five shares of air bnb and 5 shares of door dash", [buy("ABNB", quantity=D(5)), buy("DASH", quantity=D(5))]),
+    ("sell all state farm", [asks()]),
+    # a bare number after a dollar amount is dollars again
+    ("um put 200 dollars in S C H D and three hundred in V T I", [buy("SCHD", notional=D(200)), buy("VTI", notional=D(300))]),
+    ("put $500 in apple and 20 shares in msft", [buy("AAPL", notional=D(500)), buy("MSFT", quantity=D(20))]),
+    # a rebalance: the proceeds buy
+    ("Rebalance time: sell all the Intel and use the proceeds for 10 more AMD.",
+     [sell("INTC", portion=D(1)), buy("AMD", quantity=D(10))]),
+    # "get there" is the price, not a broker; "a quick one -" is a quick message, not the quick broker
+    ("I'd like 200 SoFi with a limit of 9.75, day order only. If it doesn't get there today, fine.",
+     [buy("SOFI", quantity=D(200), order_type="limit", limit_price=D("9.75"))]),
+    ("buy 10 apple on the quick one.", [buy("AAPL", quantity=D(10), broker_choice="fastest")]),
+    # English words are never misspelt companies
+    ("ok cancel everything that's still open, I'm starting over", [kind(IntentKind.CANCEL, symbol_text=None, order_ref="all")]),
+    # a name several share classes have, typed as the name, asks which class; the ticker does not
+    ("Buy 100 shares of Fox on TradeSphere.", [asks("FOXA", "FOX")]),
+    ("buy 100 FOX", [buy("FOX", quantity=D(100))]),
+    ("buy 10 shares of alphabet", [buy("GOOGL", quantity=D(10))]),
+])
+def test_second_language_dictation_and_rebalancing(message, expected):
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        if want.get("kind") is IntentKind.CLARIFY and not want["asks"]:
+            assert intent.kind is IntentKind.CLARIFY or intent.symbol_text != "ALL", intent
+            continue
+        check(intent, want)
+
+
+@pytest.mark.parametrize(("message", "step", "of"), [
+    ("Move my Nike limit up a dollar.", D(1), "limit_price"),
+    ("raise the limit on my nike order by $2", D(2), "limit_price"),
+    ("lower the limit by 50 cents", D("-0.5"), "limit_price"),
+    ("move my stop on the nike order down 3 dollars", D(-3), "stop_price"),
+])
+def test_a_working_order_moved_by_an_amount_keeps_the_amount_not_a_price(message, step, of):
+    [intent] = read_request(message, BROKERS)
+    assert intent.kind is IntentKind.REPLACE and intent.price_step == step and intent.step_of == of, intent
+    assert intent.limit_price is None and intent.stop_price is None and intent.quantity is None
+
+
+def test_a_move_to_a_price_is_no_step():
+    [intent] = read_request("move my limit up to 21", BROKERS)
+    assert intent.kind is IntentKind.REPLACE and intent.limit_price == D(21) and intent.price_step is None
+
+
+@pytest.mark.parametrize(("setup", "text", "expected"), [
+    (["buy 20 shares of Nvidia on TradeSphere"], "do the same in Velocity, por favor",
+     buy("NVDA", quantity=D(20), brokers=(VE,))),
+    (["buy 12 shares of McDonald's on VelocityBrokers"], "also put cinco more of the McDonald's, same place",
+     buy("MCD", quantity=D(5), brokers=(VE,))),
+    (["buy 18 shares of Deere on VelocityBrokers", "what's the price of Caterpillar?"],
+     "Buy the same number of shares of that one, on Velocity too.", buy("CAT", quantity=D(18), brokers=(VE,))),
+])
+def test_follow_ups_in_a_second_language_and_by_the_same_number(setup, text, expected):
+    check(conversation_intent([*setup, text], BROKERS), expected)

@@ -241,3 +241,31 @@ def test_where_a_stock_is_held_is_said_first():
     assert step.text.splitlines()[0] == "You hold 5 TSLA at VelocityBrokers ($1,000.00, P&L -$3.20)."
     none = run_to_orders("which broker has my AMD?", answer)
     assert none.text.splitlines()[0] == "You hold no AMD at either broker."
+
+
+def test_a_limit_moved_by_an_amount_is_moved_from_the_working_price():
+    order = {"id": "o-9", "symbol": "NKE", "side": "buy", "quantity": "30", "order_type": "limit", "limit_price": "20.00",
+             "status": "open"}
+    answer = lambda c: _orders(c, order) if c.broker == TS else _orders(c)  # noqa: E731
+    [call] = run_to_orders("Move my Nike limit up a dollar.", answer)
+    assert (call.broker, call.tool, call.arguments) == (TS, "replace_order", {"order_id": "o-9", "limit_price": "21"})
+    [call] = run_to_orders("lower the nike limit by 50 cents", answer)
+    assert call.arguments == {"order_id": "o-9", "limit_price": "19.5"}
+    too_far = run_to_orders("lower the nike limit by $25", answer)
+    assert isinstance(too_far, Reply) and "-$5.00" in too_far.text and "Nothing was changed" in too_far.text
+    market = dict(order, order_type="market", limit_price=None)
+    none = run_to_orders("raise the nike limit by $1", lambda c: _orders(c, market) if c.broker == TS else _orders(c))
+    assert isinstance(none, Reply) and "no limit price" in none.text
+
+
+def test_a_stock_held_at_both_brokers_is_also_said_in_all():
+    def answer(call: ToolCall) -> ToolResult:
+        if call.tool == "get_portfolio_summary":
+            account = {"equity": "100000.00", "cash": "90000.00", "unrealized_pnl": "0.00"}
+            quantity, value = ("40", "8664.80") if call.broker == TS else ("25", "5415.50")
+            held = [{"symbol": "HON", "quantity": quantity, "market_value": value, "unrealized_pnl": "-0.50"}]
+            return ToolResult(call.broker, call.tool, {}, True, {"account": account, "positions": held}, "")
+        return ToolResult(call.broker, call.tool, dict(call.arguments), True, {"orders": []}, "")
+
+    step = run_to_orders("How many HON shares am I holding altogether, across both brokers?", answer)
+    assert "That is 65 HON in all ($14,080.30)." in step.text.splitlines()[0], step.text
