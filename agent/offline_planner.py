@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
@@ -181,6 +181,11 @@ def _order_arguments(intent: Intent, symbol: str, quantity: Decimal | None) -> d
 
 
 def _order(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
+    if intent.side is None and intent.side_unsaid:
+        sided = _unsaid_side(intent, ctx)
+        if not isinstance(sided, Intent):
+            return sided
+        intent = sided
     if any(r.tool == "place_order" for r in ctx.results):
         return _order_outcome(intent, ctx)
     if intent.refers == "everything":
@@ -229,6 +234,20 @@ def _order(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
         args = _order_arguments(intent, estimate["symbol"], quantities[broker])
         calls.append(ToolCall(broker, "place_order", args))
     return calls
+
+
+def _unsaid_side(intent: Intent, ctx: TurnContext) -> Intent | list[ToolCall] | Reply:
+    """'12 abbott labs on velocity': a buy when no broker holds the stock (there is nothing to sell), else a question."""
+    calls = ctx.missing([ToolCall(b, "fetch_positions", {}) for b in ctx.all_ids])
+    if calls:
+        return calls
+    symbol = str(intent.symbol_text).upper()
+    held = {b: _held(ctx, b, symbol) for b in ctx.all_ids}
+    if any(held.values()):
+        where = " and ".join(f"{number(q)} at {ctx.name(b)}" for b, q in held.items() if q)
+        size = number(intent.quantity) if intent.quantity is not None else dollars(intent.notional) + " of"
+        return Reply(f"Do you want to buy or sell {size} {symbol}? You hold {where}. Nothing was placed.")
+    return replace(intent, side="buy")
 
 
 def _profiles(ctx: TurnContext) -> dict[str, dict]:
@@ -748,9 +767,12 @@ def _cost_comparison(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply
         f"- {ctx.name(b)}: {number(e['quantity'])} {e['symbol']} at ~{dollars(e['expected_price'])}, fees {dollars(e['fees'])}, total {dollars(e['total'])}"
         for b, e in ok.items()
     ]
-    best = routing.cheapest_for_order(ok, intent.side or "buy")
-    lines.append(f"{ctx.name(best)} is cheaper for this order ({dollars(routing.price_per_share(ok[best]))} a share all in, "
-                 f"fees {dollars(ok[best]['fees'])}). Nothing was placed.")
+    if len(ok) > 1:
+        best = routing.cheapest_for_order(ok, intent.side or "buy")
+        lines.append(f"{ctx.name(best)} is cheaper for this order ({dollars(routing.price_per_share(ok[best]))} a share all in, "
+                     f"fees {dollars(ok[best]['fees'])}). Nothing was placed.")
+    else:  # one broker asked about: its cost, no comparison
+        lines.append("Nothing was placed.")
     short = [f"{ctx.name(b)} can fill only {dollars(e['trade_value'])} of {dollars(e['notional'])} in whole shares."
              for b, e in ok.items() if routing.short_of_notional(e)]
     lines += short

@@ -71,7 +71,11 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
                 if asked:
                     return asked
             return [intent]
-    return _read(message, brokers, companies)
+    intents = _read(message, brokers, companies)
+    if "?" in message or len(intents) > 1 and any(i.kind is not IntentKind.ORDER for i in intents):
+        # "fee? --qty 100 --sym KO": a size and a stock beside a question are no order said without its verb
+        intents = [_which_side(i) if i.side_unsaid else i for i in intents]
+    return intents
 
 
 _QUESTIONS = (IntentKind.QUOTE, IntentKind.COST_COMPARISON, IntentKind.ACCOUNT, IntentKind.PORTFOLIO, IntentKind.ORDERS,
@@ -95,6 +99,11 @@ def _story_trimmed(message: str, brokers: Sequence[BrokerRef], companies: Compan
 
     kept = [t for t in sentences if matters(t)]
     return " ".join(kept) if kept and len(kept) < len(sentences) else message
+
+
+def _which_side(intent: Intent) -> Intent:
+    size = format(intent.quantity, "f") if intent.quantity is not None else f"${format(intent.notional, 'f')} of"
+    return clarify(f"Do you want to buy or sell {size} {intent.symbol_text}?")
 
 
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:

@@ -319,9 +319,9 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
                 and (intent.side or state.last_order.side) == "buy"):
             routing = {"brokers": state.last_order.brokers}
         intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
-    if intent.side is None and state.last_order is not None:
+    if intent.side is None and state.last_order is not None and not intent.side_unsaid:
         intent = replace(intent, side=state.last_order.side)  # "also the same quantity of Morgan Stanley"
-    if intent.side is None:
+    if intent.side is None and not intent.side_unsaid:
         return clarify(f"Do you want to buy or sell {_shown(intent)}?")
     earlier = state.placed_by_symbol.get(str(intent.symbol_text or "").upper())
     if (intent.size_ref == "same" and earlier is not None and state.last_order is not None

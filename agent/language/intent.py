@@ -102,6 +102,9 @@ class Intent:
     """A size named by reference: "same" ("the same number of Texas Instruments shares")."""
     broker_ref: str | None = None
     """A broker named by reference: "answer" ("go with that broker"), "there", or "cash" ("$2,000 of that")."""
+    side_unsaid: bool = False
+    """For an ORDER said with no verb ("12 abbott labs on velocity"): a buy when the stock is held nowhere (there is
+    nothing to sell), else the planner asks which."""
     price_step: Decimal | None = None
     """For REPLACE: how far to move the working order's limit (or stop) price, from what it is now: +1 for "move my
     limit up a dollar", -0.50 for "drop the stop 50 cents"."""

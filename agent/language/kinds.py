@@ -54,6 +54,7 @@ from agent.language.vocabulary import (
     SELL,
     SHORT,
     THERE,
+    split_words,
 )
 
 _IMPLIED_BUY = re.compile(
@@ -697,6 +698,17 @@ def _repeat(clause: Clause) -> Intent | None:
                   **order_fields(slots))
 
 
+_TERSE_WORDS = frozenset(split_words("of please pls plz thanks thx for me on my break ok okay so hey hi quick real just "
+                                      "also and too now asap today shares share stock"))
+
+
+def _terse(slots: Slots) -> bool:
+    """Only a size, one company, a broker and courtesy were said: no 'I have', no 'of my', no question."""
+    words = re.findall(r"[^\W\d_][\w'&.-]*|\?", re.sub(r"\bqzc[a-z]\b", " ", slots.rest, flags=re.I))
+    return (all(w.lower() in _TERSE_WORDS for w in words) and not re.search(r"\bmy\s+(?:\d[\d.]*\s+)?(?:shares?\s+(?:of\s+)?)?qzc", slots.cls)
+            and not re.search(r"\bof\s+my\b", slots.cls))
+
+
 def _unclear(clause: Clause) -> Intent:
     """No verb, no question word: a bare ticker is a quote, a size and a stock ask which side, the rest asks again."""
     slots, message = clause.slots, clause.message
@@ -710,6 +722,10 @@ def _unclear(clause: Clause) -> Intent:
         return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, understood_from=found.typed,
                       broker_ref="there" if _THAT_BROKER.search(slots.cls) and not slots.brokers else None,
                       **{k: v for k, v in fields.items() if k not in ("brokers",)}, brokers=slots.brokers)
+    if clause.has_size and found.symbol and _terse(slots) and len(slots.companies) == 1 and not found.candidates:
+        # "12 abbott labs on velocity": no verb, nothing else said; a buy unless the stock is held (the planner looks)
+        return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, understood_from=found.typed,
+                      side_unsaid=True, **order_fields(slots))
     if clause.has_size and found.symbol:
         amount = f"{shown(slots.quantities[0])}" if slots.quantities else f"${shown(slots.notionals[0])} of"
         return clarify(f"Do you want to buy or sell {amount} {found.symbol}?")

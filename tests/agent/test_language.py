@@ -269,7 +269,7 @@ CLARIFICATIONS = [
     ("buy 10 of whatever you think is best", asks("advice")),
     ("don't buy apple", asks("won't place anything")),
     ("short 10 TSLA", asks("short selling", "sell")),
-    ("10 AAPL on velocity", asks("buy or sell", "10 AAPL")),
+    ("10 AAPL on velocity?", asks("buy or sell", "10 AAPL")),
     ("buy 10 AAPL on robinhood", asks("robinhood", "TradeSphere", "VelocityBrokers")),
     ("buy 10 AAPL on tradesphere or velocity", asks("which broker", "TradeSphere or VelocityBrokers")),
     ("buy 10 AAPL on the other broker", asks("other broker", "TradeSphere")),

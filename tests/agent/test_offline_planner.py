@@ -269,3 +269,13 @@ def test_a_stock_held_at_both_brokers_is_also_said_in_all():
 
     step = run_to_orders("How many HON shares am I holding altogether, across both brokers?", answer)
     assert "That is 65 HON in all ($14,080.30)." in step.text.splitlines()[0], step.text
+
+
+def test_an_order_said_with_no_verb_buys_what_is_held_nowhere_and_asks_about_what_is_held():
+    [call] = run_to_orders("on my break, quick one - 12 abbott labs on velocity", book())
+    assert (call.broker, call.tool, call.arguments) == (VE, "place_order", {"symbol": "ABT", "side": "buy", "quantity": "12"})
+    step = run_to_orders("12 abbott labs on velocity", book(tradesphere={"ABT": "10"}))
+    assert isinstance(step, Reply) and "buy or sell" in step.text and "10 at TradeSphere" in step.text, step
+    for said in ("I have 50 shares of apple", "10 of my apple on velocity", "20 nvda?"):
+        step = run_to_orders(said, book())
+        assert isinstance(step, Reply) and "buy or sell" in step.text, (said, step)
