@@ -27,3 +27,10 @@ def is_english(word: str) -> bool:
     # "rebalance", "reinvest", "unwind", "oversold": a prefix on an English word
     prefix = next((p for p in ("re", "un", "over", "under", "pre") if word.startswith(p) and len(word) - len(p) >= 4), None)
     return prefix is not None and is_english(word[len(prefix):])
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Whether `word` (lowercase) stands in the dictionary as it is, or as a plain plural: stricter than `is_english`,
+    for deciding that a word is no misspelt company ("over" is a word; "phizer" is no 'phiz' + 'er' but Pfizer)."""
+    words = _dictionary()
+    return word in words or (word.endswith("s") and word[:-1] in words)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from agent.language.companies import BROKERAGES, CompanyDirectory
-from agent.language.english import is_english
+from agent.language.english import is_dictionary_word
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
 from agent.language.slots import Slots, Text, remainder, unknown_broker
 from agent.language.vocabulary import (
@@ -204,14 +204,14 @@ def stock(clause: Clause, filler: frozenset[str]) -> Stock:
     if clause.directory.is_name(left) or re.fullmatch(r"[A-Z]{1,5}(?:\.[A-Z])?", left):
         return Stock(left)
     # English words are what the person meant ("starting over", "the same number"), never a misspelt Dover or Uber
-    best, close = (None, []) if all(is_english(t.lower()) for t in tokens) else clause.directory.closest(left)
+    best, close = (None, []) if all(is_dictionary_word(t.lower()) for t in tokens) else clause.directory.closest(left)
     if len(tokens) > 5 and best is None:
         close = []
     if best is None and not close and len(tokens) > 1:
         # a typo inside other words ("pls get me 5 netflx shares asap"): one clear word only
         # ...and only among plain words: "Zorblax Quantum Corp" is a name we do not know, not a typo of Quanta
         hits = [(t, clause.directory.closest(t)[0]) for t in tokens
-                if len(t) >= 5 and t.lower() not in filler and not is_english(t.lower())]
+                if len(t) >= 5 and t.lower() not in filler and not is_dictionary_word(t.lower())]
         clear = {c.symbol: (t, c) for t, c in hits if c is not None}
         if len(clear) == 1:
             typo, company = next(iter(clear.values()))
@@ -475,7 +475,7 @@ def _known_stock(clause: Clause, left: str | None) -> str | None:
         return exact
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z&'.-]+", left) if w.lower() not in FILLER[IntentKind.CANCEL]]
     for phrase in (" ".join(words), *words):
-        if len(phrase) < 4 or all(is_english(w.lower()) for w in phrase.split()):
+        if len(phrase) < 4 or all(is_dictionary_word(w.lower()) for w in phrase.split()):
             continue  # "I'm starting over" is no misspelt Dover
         best, _close = clause.directory.closest(phrase)
         if best is not None:

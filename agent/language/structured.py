@@ -77,6 +77,9 @@ def _csv_with_header(lines: list[str]) -> list[str]:
     return rows
 
 
+_COST_WORD = re.compile(r"\s*(?:fees?|costs?|commissions?|comms?|est(?:imate)?|how\s+much)\s*\??\s*", re.I)
+
+
 def _record(line: str) -> str:
     """One line: its size, side and stock said where they stood, its prices, timing and broker said after them."""
     if _CSV_ROW.match(line) and not _PAIR.search(line):
@@ -98,6 +101,9 @@ def _record(line: str) -> str:
     for pattern in (_PAIR, _FLAG):
         line = pattern.sub(said, line)
     line = re.sub(r"\s*(?:[|;,]|->)\s*", " ", line)
+    if _COST_WORD.fullmatch(re.sub(r"\x00", " ", line)):  # "fee? --broker ts --qty 100 --sym KO": a cost question
+        order = " ".join(heads[f] for f in ("qty", "amount", "symbol") if f in heads)
+        return " ".join(filter(None, (f"how much would it cost to {heads.get('side', 'buy')} {order}", *tail))) + "?"
     if not re.sub(r"[\s\x00]", "", line):  # only fields: say them in the order a person would
         line = " ".join(heads[f] for f in ("side", "qty", "amount", "symbol") if f in heads)
     else:  # words and fields: each field where it stood

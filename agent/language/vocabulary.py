@@ -85,7 +85,7 @@ CHOICES = [
                          r"(?:fast(?:est|er)|quick(?:est|er)|speediest|lowest\s+latency)",
                          r"(?:i\s+)?(?:care|worry)\s+(?:most\s+|more\s+)?about\s+(?:the\s+)?(?:speed|execution\s+speed|latency)"
                          r"(?:,?\s+not\s+(?:the\s+)?(?:fees?|costs?|commissions?))?",
-                         r"more\s+(?:fast|quick|rapid|speedy)|most\s+(?:fast|quick|rapid)",
+                         r"more\s+(?:fast|quick(?:ly)?|rapid(?:ly)?|speedy)|most\s+(?:fast|quick(?:ly)?|rapid(?:ly)?)",
                          r"(?:prioriti[sz]e|optimi[sz]e\s+for|need|want)\s+(?:the\s+)?speed|speed\s+(?:matters|is\s+key|first)"
                          r"|speed\s+is\s+(?:very\s+|really\s+|so\s+|most\s+)?(?:important|everything|what\s+matters)"
                          r"|as\s+fast\s+as\s+possible|asap\s+execution")),
@@ -315,7 +315,8 @@ INFO_KINDS = [
         r"how much (?:money )?(?:do i have|have i got) (?:in total|altogether|overall)")),
     (IntentKind.ACCOUNT, keywords(r"cash|buying power|balances?|funds|how much money",
                              r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent|spend|spending)\b.*\bfees?")),
-    (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed")),
+    (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed",
+                                          r"(?:more|most)\s+(?:quickly|rapidly|fast)|(?:quicker|faster)\s+(?:execution|fills?)")),
     (IntentKind.COMPARE_BROKERS, keywords(r"\bor\b.*\b(?:better|best)\b", r"(?:better|best)\s+(?:for|broker|one)",
                                      r"which\s+(?:broker|one)\s+(?:is|would\s+be)\s+(?:better|best)")),
     (IntentKind.ORDERS, keywords(r"orders?|trades|trade history|fills?|executions?|transactions?|queued|pending",

@@ -774,3 +774,16 @@ def test_a_move_to_a_price_is_no_step():
 ])
 def test_follow_ups_in_a_second_language_and_by_the_same_number(setup, text, expected):
     check(conversation_intent([*setup, text], BROKERS), expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("fee? --broker ts --qty 100 --sym KO", kind(IntentKind.COST_COMPARISON, symbol_text="KO", quantity=D(100), brokers=(TS,))),
+    ("Which of the two brokers executes the orders more quickly?", kind(IntentKind.COMPARE_BROKERS)),
+    # a word the dictionary knows only through a loose suffix rule ('phiz' + 'er') is still a typo of a company
+    ("Could you buy 30 shares of Phizer for me? Don't pay more than $24 a share.",
+     buy("PFE", quantity=D(30), order_type="limit", limit_price=D(24))),
+])
+def test_a_cost_flag_a_speed_question_and_a_typo_near_a_word(message, expected):
+    intents = read_request(message, BROKERS)
+    assert len(intents) == 1, intents
+    check(resolve_alone(intents[0]), expected)
