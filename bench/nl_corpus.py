@@ -235,10 +235,6 @@ def _start_worker(in_memory: bool) -> None:
         _WORKER_BROKERS.enter_context(_in_memory_brokers())
 
 
-def _run_in_worker(case: dict, model: str | None) -> Outcome:
-    return run_case(case, model)
-
-
 def run_cases(cases: list[dict], model: str | None, *, in_memory: bool, jobs: int = 2) -> list[Outcome]:
     """Every case through the assistant, in order, on `jobs` worker processes (the offline model is pure Python: one
     process is one core, threads would share it). Workers are spawned, not forked, so no lock or event-loop thread
@@ -246,7 +242,7 @@ def run_cases(cases: list[dict], model: str | None, *, in_memory: bool, jobs: in
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context, initializer=_start_worker,
                              initargs=(in_memory,)) as pool:
-        return list(pool.map(_run_in_worker, cases, [model] * len(cases), chunksize=4))
+        return list(pool.map(run_case, cases, [model] * len(cases), chunksize=4))
 
 
 def _approved(assistant, turn, session: str, collect: bool = False) -> dict:

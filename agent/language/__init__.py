@@ -23,7 +23,7 @@ from agent.language.clauses import needs_clauses, read_clauses
 from agent.language.companies import CompanyDirectory, directory
 from agent.language.dialogue import DialogueState, discussed, is_confirmation, merge_follow_up, resolve
 from agent.language.intent import BrokerRef, FollowUp, Intent, IntentKind
-from agent.language.kinds import EARLY, Clause, clarify, decide
+from agent.language.kinds import EARLY, Clause, clarify, decide, which_side
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.structured import records
@@ -74,7 +74,7 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
     intents = _read(message, brokers, companies)
     if "?" in message or len(intents) > 1 and any(i.kind is not IntentKind.ORDER for i in intents):
         # "fee? --qty 100 --sym KO": a size and a stock beside a question are no order said without its verb
-        intents = [_which_side(i) if i.side_unsaid else i for i in intents]
+        intents = [which_side(i.symbol_text, i.quantity, i.notional) if i.side_unsaid else i for i in intents]
     return intents
 
 
@@ -99,11 +99,6 @@ def _story_trimmed(message: str, brokers: Sequence[BrokerRef], companies: Compan
 
     kept = [t for t in sentences if matters(t)]
     return " ".join(kept) if kept and len(kept) < len(sentences) else message
-
-
-def _which_side(intent: Intent) -> Intent:
-    size = format(intent.quantity, "f") if intent.quantity is not None else f"${format(intent.notional, 'f')} of"
-    return clarify(f"Do you want to buy or sell {size} {intent.symbol_text}?")
 
 
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:

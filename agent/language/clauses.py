@@ -201,6 +201,7 @@ def _inherit(draft: Slots, previous: Slots | None, context: Slots, each: bool, p
     return merged
 
 
+_THERE_OR_THAT = re.compile(rf"{THERE.pattern}|\bthat\s+(?:one|broker)\b", re.I)
 # a bare number put "in" or "into" a stock, right after a dollar amount: dollars again, never shares
 _MONEY_AGAIN = re.compile(r"^\W*(?:and\s+|then\s+|plus\s+)?(?:another\s+)?\d[\d,.]*\s*(?:k\s+)?(?:in|into)\b(?!.*\bshares?\b)")
 
@@ -423,7 +424,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             draft.slots = replace(draft.slots, tif=context.tif)
     for draft in drafts:  # "is Velocity faster? then buy 10 Ford there"
         if not draft.slots.brokers and not draft.slots.broker_choice and context.brokers and re.search(
-                rf"{THERE.pattern}|\bthat\s+(?:one|broker)\b", draft.slots.cls, re.I):
+                _THERE_OR_THAT, draft.slots.cls):
             draft.slots = replace(draft.slots, brokers=context.brokers[-1:])
     _fill_brokers_before(drafts, len(drafts))
     orders = [d for d in drafts if not d.acts]

@@ -627,7 +627,7 @@ def replacement(slots: Slots) -> dict:
 
 
 _PRICE_STEP = re.compile(
-    r"\b(?P<dir>up|higher|raise|increase|bump|down|lower|drop|decrease|reduce|cut)\b[^.?!;]*?(?<![\w.$])(?:by\s+)?"
+    r"\b(?:(?P<down>down|lower|drop|decrease|reduce|cut)|up|higher|raise|increase|bump)\b[^.?!;]*?(?<![\w.$])(?:by\s+)?"
     r"(?:(?:a|one)\s+(?:dollar|buck)\b|\$\s*(?P<d>\d+(?:\.\d+)?)(?![\d.])|(?P<n>\d+(?:\.\d+)?)\s*(?P<u>dollars?|bucks?|cents?)\b)"
     r"(?!\s*(?:a|per)\s+share)", re.I)
 
@@ -646,18 +646,18 @@ def _replace(clause: Clause) -> Intent | None:
     if not symbols and not step and not re.search(
             r"\b(?:orders?|limit|lmt|stop|stp|trail\w*|bid|offer|price|px)\b.*\b(?:to|at|@)\b", slots.cls):
         return None  # "make it 20" and its kind: the last order of this chat, a follow-up
-    changes = replacement(slots)
+    steps = {}
     if step:
         # "move my Nike limit up a dollar", "raise the limit by $2", "lower the limit by 50 cents": from where it is now
         said = Decimal(step["d"] or step["n"] or 1)
         amount = said / (100 if (step["u"] or "").lower().startswith("c") else 1)
-        down = step["dir"].lower() in ("down", "lower", "drop", "decrease", "reduce", "cut")
         slots = replace(slots, limit_without_price=False, limit_prices=(), stop_prices=(), notionals=(), stop_words=False,
                         quantities=tuple(q for q in slots.quantities if q != said))
-        changes = replacement(slots) | {
-            "price_step": -amount if down else amount,
+        steps = {
+            "price_step": -amount if step["down"] else amount,
             "step_of": "stop_price" if re.search(r"\b(?:stop|stp)\b", slots.cls) and not re.search(r"\blimit\b", slots.cls)
             else "limit_price"}
+    changes = replacement(slots) | steps
     if len(symbols) > 1:
         return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")
     what = f"the {symbols[0]} order" if symbols else "the order"
@@ -698,6 +698,12 @@ def _repeat(clause: Clause) -> Intent | None:
                   **order_fields(slots))
 
 
+def which_side(symbol: str, quantity: Decimal | None, notional: Decimal | None) -> Intent:
+    """'Do you want to buy or sell 12 ABT?': a size and a stock said without a side."""
+    amount = shown(quantity) if quantity is not None else f"${shown(notional)} of"
+    return clarify(f"Do you want to buy or sell {amount} {symbol}?")
+
+
 _TERSE_WORDS = frozenset(split_words("of please pls plz thanks thx for me on my break ok okay so hey hi quick real just "
                                       "also and too now asap today shares share stock"))
 
@@ -727,8 +733,7 @@ def _unclear(clause: Clause) -> Intent:
         return Intent(kind=IntentKind.ORDER, symbol_text=found.symbol, company=found.company, understood_from=found.typed,
                       side_unsaid=True, **order_fields(slots))
     if clause.has_size and found.symbol:
-        amount = f"{shown(slots.quantities[0])}" if slots.quantities else f"${shown(slots.notionals[0])} of"
-        return clarify(f"Do you want to buy or sell {amount} {found.symbol}?")
+        return which_side(found.symbol, next(iter(slots.quantities), None), next(iter(slots.notionals), None))
     if found.symbol and slots.companies:
         return Intent(kind=IntentKind.CLARIFY, symbol_text=found.symbol, company=found.company,
                       question=f"What would you like to do with {found.company or found.symbol}: a quote, "

@@ -378,7 +378,6 @@ NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "moment once least most two three both these those what whats what's available supported your yours my our their"))
 
 
-
 # "buy 25 Tapestry there", "put 100 shares of Intel in there": the broker just talked about; not "if it doesn't get
 # there today", "hey there", "anything out there", "there is", "sitting there"
 THERE = re.compile(r"(?<!\bget\s)(?<!\bgets\s)(?<!\bgot\s)(?<!\bgetting\s)(?<!\bgoes\s)(?<!\bgo\s)(?<!\breach\s)"
