@@ -26,6 +26,12 @@ def _until(iso: str, now_iso: str) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m" if seconds > 0 else "now"
 
 
+STATE_ICONS = {"connected": ":green[:material/check_circle:]", "reconnecting": ":orange[:material/sync:]",
+               "connecting": ":orange[:material/sync:]"}
+"""A broker's state as a Material Symbols icon: Streamlit ships that font, while colour emoji are missing on many
+Linux desktops (headless Debian Chromium drew the old emoji dots as empty boxes)."""
+
+
 def broker_lines(conns, polling: bool) -> None:
     """Each broker's state, then (once all are up) the market, the clock and the total equity. While any broker is
     still connecting this reruns on its own, then repaints the whole page once they are up."""
@@ -34,7 +40,7 @@ def broker_lines(conns, polling: bool) -> None:
         with contextlib.suppress(TimeoutError):
             conns.wait_ready(timeout=CONNECTING_WAIT_S)
     for status in conns.statuses():
-        icon = {"connected": "🟢", "reconnecting": "🟡", "connecting": "🟡"}.get(status.state, "🔴")
+        icon = STATE_ICONS.get(status.state, ":red[:material/error:]")
         latency = f" · {status.latency_ms:.1f} ms" if status.latency_ms else ""
         st.write(f"{icon} **{status.name}** {status.state}{latency}")
         if status.last_error and not status.connected:
@@ -49,9 +55,9 @@ def broker_lines(conns, polling: bool) -> None:
     if market:
         st.caption("MARKET")
         if market["is_open"]:
-            st.write(f"🟢 Open · closes in {_until(market['next_close'], market['now'])}")
+            st.write(f":green[:material/radio_button_checked:] Open · closes in {_until(market['next_close'], market['now'])}")
         else:
-            st.write(f"⚪ Closed · opens {practice_clock.when(market['next_open'])}")
+            st.write(f":gray[:material/radio_button_unchecked:] Closed · opens {practice_clock.when(market['next_open'])}")
         practice_clock.sidebar(conns, market)
     equity = Decimal(0)
     for result in conns.call_all("get_account").values():
@@ -81,18 +87,18 @@ def sidebar() -> None:
 
 def main() -> None:
     """One script run: the page, its sidebar, then whatever waited for the page to be drawn."""
-    st.set_page_config(page_title="Trading Console", page_icon="📈", layout="wide", initial_sidebar_state="expanded")
+    st.set_page_config(page_title="Trading Console", page_icon=":material/candlestick_chart:", layout="wide", initial_sidebar_state="expanded")
     st.markdown(
         "<style>.block-container{padding-top:1.2rem;padding-bottom:1rem;max-width:100%}"
         "div[data-testid=stMetricValue]{font-size:1.25rem}</style>",
         unsafe_allow_html=True,
     )
     page = st.navigation([
-        st.Page("pages/trade.py", title="Trade", icon="💬", default=True),
-        st.Page("pages/portfolio.py", title="Portfolio", icon="📊"),
-        st.Page("pages/orders.py", title="Orders", icon="🧾"),
-        st.Page("pages/brokers.py", title="Brokers", icon="🏦"),
-        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+        st.Page("pages/trade.py", title="Trade", icon=":material/chat:", default=True),
+        st.Page("pages/portfolio.py", title="Portfolio", icon=":material/pie_chart:"),
+        st.Page("pages/orders.py", title="Orders", icon=":material/receipt_long:"),
+        st.Page("pages/brokers.py", title="Brokers", icon=":material/account_balance:"),
+        st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
     ])
     sidebar()
     page.run()

@@ -65,13 +65,9 @@ def _jump(conns, action: str) -> None:
 
 def jump_buttons(conns, where: str) -> None:
     """The three moves forward, for the sidebar and Settings (`where` keeps their widget keys apart)."""
-    if st.button(JUMPS["next_open"], key=f"{where}-clock-next_open", width="stretch"):
-        _jump(conns, "next_open")
-    close, hour = st.columns(2)
-    if close.button(JUMPS["close"], key=f"{where}-clock-close", width="stretch"):
-        _jump(conns, "close")
-    if hour.button(JUMPS["plus_hour"], key=f"{where}-clock-plus_hour", width="stretch"):
-        _jump(conns, "plus_hour")
+    for action, text in JUMPS.items():  # one per row: side by side, the sidebar cut "Jump to the close" short
+        if st.button(text, key=f"{where}-clock-{action}", width="stretch"):
+            _jump(conns, action)
 
 
 def sidebar(conns, clock: dict | None) -> None:
