@@ -20,6 +20,9 @@ HELD_OUT_SHA256 = {
     # the fourth (mixT-W: English as a second language, voice dictation, active investors with long histories, first-day
     # users), written from tests/agent/corpus/BRIEF-mixT-W.md and frozen before any run of the parser on it
     "heldout4": "aaa44ebc20b5b9e9d70ec7f90b0802bdd999ea164cb96d56140ab8ca3f5c895b",
+    # the fifth (mixX-AA: careful question-and-instruction askers, order-ticket jargon, retirees' formal letters, fast
+    # phone messages mid-conversation), written from the same brief and frozen before any run of the parser on it
+    "heldout5": "a3f88bbc387c0b6c2b4c4c88f39573ac340afab1e30e8134a7f23c975fb2a23a",
 }
 
 
