@@ -27,7 +27,7 @@ from agent.language.kinds import EARLY, Clause, clarify, decide, which_side
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.structured import records
-from agent.language.vocabulary import ADVICE, CANCEL, REPLACE_VERB, RETRACTED, ROUTING_ASKED
+from agent.language.vocabulary import ADVICE, CANCEL, REPEAT, REPLACE_VERB, RETRACTED, ROUTING_ASKED
 
 EACH = re.compile(r"\beach\b", re.I)
 # a line of a list that is an order of its own: a size, or a verb
@@ -110,7 +110,9 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
     if whole.kind is IntentKind.QUOTE and len(symbols) > 1 and not (slots.buy or slots.sell):
         return [replace(whole, symbol_text=c.symbol, company=c.name) for c in symbols]  # "where are PANW and CRWD?"
     if (CONFIRM.search(message) and not (slots.buy or slots.sell or slots.companies or slots.quantities
-                                         or slots.notionals) and not CANCEL.search(message) and not NOT_YET.search(message)):
+                                         or slots.notionals) and not CANCEL.search(message) and not NOT_YET.search(message)
+            and not (whole.follow_up is FollowUp.REPEAT_ON and (slots.other_broker or REPEAT.search(slots.cls)))):
+        # ("do it on the other broker too" repeats the last order there; "do it on the cheaper one" places what was priced)
         return [Intent(kind=IntentKind.ORDER, follow_up=FollowUp.CONFIRM, brokers=slots.brokers,
                        broker_choice=slots.broker_choice)]
     if (len(symbols) > 1 and EACH.search(message) and len(set(slots.quantities)) + len(set(slots.notionals)) == 1
@@ -120,7 +122,8 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
         # "$500 each spy qqq iwm": one order per company, each with the one size said
         return [decide(Clause(message, replace(slots, companies=(m,), buy=True), brokers, companies, shouting))
                 for m in {m.company.symbol: m for m in slots.companies}.values()]
-    if needs_clauses(message, slots):
+    if needs_clauses(message, slots) and not (slots.bracket_entry and whole.kind is IntentKind.ORDER):
+        # (a bracket said with no side is one order, its take profit and stop loss in different clauses)
         parts = read_clauses(message, brokers, companies, shouting, selling=slots.sell and not slots.buy)
         if parts:
             return parts

@@ -130,6 +130,9 @@ class _Draft:
     """Its broker was given for it by name ("sofi on velo"): it says nothing about the other orders' brokers."""
 
 
+# "What's my portfolio worth overall, and how's my Home Depot doing?": two questions in one sentence
+_SECOND_QUESTION = re.compile(r"^(?:what|how|where|which|who|is|are|do|does)\b.*,\s*(?:and\s+|also\s+|plus\s+)?"
+                              r"(?:how|what|where|which|who)(?:'s|s|\s+(?:is|are|about|much|many|did|do|does))\b[^,]*\?\s*$", re.I)
 _GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
 
@@ -146,7 +149,8 @@ def needs_clauses(message: str, slots: Slots) -> bool:
             or bool(QUESTION_START.match(message) and (slots.buy or slots.sell) and re.search(r"[,;?]", message)) or len(slots.quantities) > 1 or len(slots.notionals) > 1
             or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
-            or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities))
+            or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities)
+            or bool(_SECOND_QUESTION.search(message)))
 
 
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:
@@ -165,6 +169,11 @@ def combine(base: Slots, extra: Slots, override: bool) -> Slots:
         theirs = getattr(extra, name)
         if theirs is not None:
             setattr(merged, name, theirs if override or getattr(base, name) is None else getattr(base, name))
+    if (merged.trailing and base.trail_percent is None and base.trail_price is None and extra.bare_percent is not None
+            and base.portion is None and not (extra.trail_percent or extra.trail_price)):
+        merged.trail_percent, merged.portion = extra.bare_percent, None  # "a trailing stop on my AMD, 8 percent"
+    if not override and base.tif == "day" and extra.tif not in (None, "day"):
+        merged.tif = extra.tif  # "if it doesn't fill today, keep it open until I cancel it": today is when, gtc is how
     if override and (extra.brokers or extra.broker_choice):
         merged.brokers, merged.broker_choice = extra.brokers, extra.broker_choice
     for name in ("other_broker", "limit_without_price", "stop_words", "closing", "tif_conflict", "stop_loss", "trailing"):
@@ -273,6 +282,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     lead = Slots()
     led: Slots | None = None  # a broker said on its own after orders, for the orders after it
     condition: Slots | None = None
+    header: Slots | None = None
     questions: list[_Piece] = []
     context = Slots()
     drafts: list[_Draft] = []
@@ -348,6 +358,10 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             continues and current is not None and _BY_POSITION.search(piece.text)
             and (current.slots.quantities or current.slots.notionals))  # "10 of the first one and 5 of the second"
         cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls))
+        if (current is None and header is None and piece.verb and not s.companies and not piece.size
+                and piece.noise_free(shouting) and re.search(rf"{re.escape(piece.text.strip())}\s*:", message)):
+            header = s  # "MOO buys: 100 AAL, 100 UAL, 50 LUV": the side and timing of the list after it
+            continue
         if current is None and not piece.verb and not cue and not protects:
             if _CONDITION.match(piece.text) and (s.stop_prices or s.limit_prices):
                 condition = s  # "If Meta goes below 650, please sell my shares": the price belongs to the order
@@ -358,6 +372,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if starts or current is None:
             previous = current.slots if current is not None else None
             slots = _inherit(s, previous, context, each, piece.noise_free(shouting))
+            if header is not None and not (slots.buy or slots.sell):
+                slots = replace(slots, buy=header.buy, sell=header.sell, closing=header.closing)
+            if header is not None and not (slots.brokers or slots.broker_choice):
+                slots = replace(slots, brokers=header.brokers, broker_choice=header.broker_choice)
+            if header is not None and slots.tif is None:
+                slots = replace(slots, tif=header.tif)
             if led is not None and not (s.brokers or s.broker_choice):
                 slots = replace(slots, brokers=led.brokers, broker_choice=led.broker_choice)
             led = None

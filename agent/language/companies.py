@@ -41,6 +41,8 @@ _SHORTHAND_TICKERS = frozenset({"lmt", "mkt", "stp"})
 BROKERAGES = frozenset({"HOOD", "SCHW", "IBKR", "SOFI"})
 _BROKER_PREPOSITION = re.compile(r"\b(?:through|thru|via|using|on|at|with)\s+(?:the\s+|my\s+)?$", re.I)
 # Upper-case words in ordinary messages that are not meant as tickers.
+_COUNT_BEFORE = re.compile(r"\b\d[\d,.]*\s*(?:shares?\s+(?:of\s+)?)?$", re.I)
+_TICKET_AFTER = re.compile(r"\s*(?:with\b|w/|at\b|@|lmt\b|limit\b|mkt\b|market\b|via\b|and\s+\d|\$)", re.I)
 _NOT_TICKERS = frozenset(["AI", "IT", "ON", "NOW", "ALL", "ARE", "SO", "O", "AM", "US", "I", "A", "OK", "ETF", "ETFS", "GTC", "MOC", "MOO", "OPG", "CLS", "MKT", "BTO", "STC", "STO", "BTC", "ASAP", "USD", "NYSE", "EST", "PST", "AM", "PM", "CXL", "DAY", "IOC", "FOK", "TS", "VB", "ID", "PNL", "PL", "TIF", "AH", "LOL", "BTW", "FYI", "IRA", "US", "USA", "CEO", "EPS", "ATH"])
 
 
@@ -176,6 +178,8 @@ class CompanyDirectory:
         if shouting and bare.lower() in _WORD_TICKERS:
             bare = bare.lower()
         if bare.isupper() and not shouting:
+            if bare in _NOT_TICKERS and _COUNT_BEFORE.search(text[:start]) and _TICKET_AFTER.match(text[end:]):
+                return candidate  # "Buy 10 NOW w/ limit 650": ServiceNow on an order ticket, not "now"
             if bare in _NOT_TICKERS or (len(bare) == 1 and not _stock_expected(text, start, end)):
                 return None
             return candidate

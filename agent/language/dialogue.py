@@ -56,6 +56,8 @@ class DialogueState:
     """The stocks the message being resolved names itself ("sell the verizon and buy more of the other one")."""
     recent_orders: list[str] = field(default_factory=list)
     """The stock of each of the person's turns that placed orders, oldest first (one entry a turn)."""
+    last_asked: IntentKind | None = None
+    """The kind of the last turn when it was a question about one stock (a quote): "and google?" asks it again."""
 
     # ------------------------------------------------------------------------------------ learning
 
@@ -63,6 +65,9 @@ class DialogueState:
         """Update from what the person just asked (before any tool ran)."""
         self.turn_symbols.append([(i.symbol_text, i.company) for i in intents
                                   if i.symbol_text and i.kind is not IntentKind.CANCEL])
+        kinds = {i.kind for i in intents}
+        if kinds != {IntentKind.CLARIFY}:
+            self.last_asked = IntentKind.QUOTE if kinds == {IntentKind.QUOTE} else None
         for intent in intents:
             if intent.symbol_text and intent.kind is not IntentKind.CANCEL:
                 self.symbol, self.company = intent.symbol_text, intent.company
@@ -287,6 +292,8 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
             return replace(intent, refers=None)
         broker, order_id = mine[-1]
         return replace(intent, order_ref=order_id, brokers=(broker,), refers=None)
+    if intent.kind is IntentKind.CLARIFY and intent.refers == "alone" and state.last_asked is IntentKind.QUOTE:
+        return Intent(kind=IntentKind.QUOTE, symbol_text=intent.symbol_text, company=intent.company)  # "and google?"
     if intent.kind is IntentKind.QUOTE and intent.refers == "pronoun":
         if state.symbol is None:
             return clarify("Which stock do you want a quote for? For example: 'what is Apple trading at?'")

@@ -599,6 +599,8 @@ def _resize(clause: Clause) -> Intent | None:
     slots = clause.slots
     if not AMEND.search(slots.cls) or slots.buy or slots.sell or slots.companies:
         return None
+    if re.search(r"\d\s+more\b", slots.with_amounts) and not re.search(r"\b(?:make|change|set|update)\b", slots.cls):
+        return None  # "ok 5 more of those": a new order for 5, not the last one changed
     if remainder(slots.rest, RESIZE_FILLER, clause.shouting):
         return None
     if not (slots.quantities or slots.notionals or slots.limit_prices or slots.tif or slots.brokers
@@ -715,6 +717,10 @@ def _terse(slots: Slots) -> bool:
             and not re.search(r"\bof\s+my\b", slots.cls))
 
 
+_ALONE = re.compile(r"[\s?!.,]*(?:(?:and|also|ok|okay|now|then|so|what|how|about|of|with|the|for|same|one|too|pls|please)"
+                    r"[\s?!.,]*)*", re.I)
+
+
 def _unclear(clause: Clause) -> Intent:
     """No verb, no question word: a bare ticker is a quote, a size and a stock ask which side, the rest asks again."""
     slots, message = clause.slots, clause.message
@@ -735,7 +741,10 @@ def _unclear(clause: Clause) -> Intent:
     if clause.has_size and found.symbol:
         return which_side(found.symbol, next(iter(slots.quantities), None), next(iter(slots.notionals), None))
     if found.symbol and slots.companies:
+        # "and google?", "what about Nike?": after a quote, the same question about another stock (the dialogue knows)
+        alone = len(slots.companies) == 1 and _ALONE.fullmatch(re.sub(r"\bqzc[a-z]\b", " ", slots.rest, flags=re.I))
         return Intent(kind=IntentKind.CLARIFY, symbol_text=found.symbol, company=found.company,
+                      refers="alone" if alone else None,
                       question=f"What would you like to do with {found.company or found.symbol}: a quote, "
                                "or buy or sell how many shares?")
     return clarify(f"Sorry, I didn't understand {message!r}. I can buy or sell stocks, show quotes, portfolios, "

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -35,6 +36,21 @@ _SHORTHAND = [
                 r"|dzi[ęe]kuj[ęe]|dzi[ęe]ki|spasibo|спасибо|shukran|xie\s*xie|xièxie|arigato|cảm\s+ơn|cam\s+on|teşekkürler)\b", re.I), "thanks"),
     # "on my break, quick one - 12 abbott labs": a quick message, not the quick broker ("use the quick one" still is)
     (re.compile(r"(?<!\bthe\s)(?<!\bthat\s)(?<!\bthis\s)\b(?:a\s+)?quick\s+(?:one|question|q|thing)\s*[-—–:,.!]+", re.I), " "),
+    # the trade verbs and words of Spanish and Portuguese mixed into English ("compra 5 micro soft", "vende metade da
+    # minha sofi", "vende todo lo de target"): the English words
+    (re.compile(r"\b(?:compra|compre|comprar|compro|comprame|cómprame)\b", re.I), "buy"),
+    (re.compile(r"\b(?:vende|venda|vender|vendo|véndeme|vendeme)\b", re.I), "sell"),
+    (re.compile(r"\b(?:(?:a\s+|la\s+)?metade|la\s+mitad|mitad)(?:\s+(?:da|de|do|dos|das|del))?\b", re.I), "half of"),
+    (re.compile(r"\b(?:todo\s+lo\s+(?:de|del)|todas?\s+(?:as|las|mis|minhas)|todos\s+(?:os|los|mis|meus)|tudo\s+(?:de|da|do))\b", re.I),
+     "all of"),
+    (re.compile(r"\b(?:minha|minhas|meu|meus|mis)\b(?!-)", re.I), "my"),
+    # "Hello there", "Warm regards, Betty", "Regards, Clarence": a greeting or a letter's signature, never a broker
+    (re.compile(r"\b(?:hello|hi|hey|good\s+(?:morning|afternoon|evening))\s+there\b", re.I), "hello"),
+    (re.compile(r"[,.!]?\s*\b(?i:(?:warm(?:est)?|kind(?:est)?|best|many)\s+regards|regards|sincerely(?:\s+yours)?|yours\s+(?:truly|sincerely|faithfully)"
+                r"|best\s+wishes|cheers|many\s+thanks|thanks\s+(?:so\s+much|again|in\s+advance))\s*[,.!-]*\s*(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)?\s*[.!]*\s*$"), "."),
+    (re.compile(r"\best\.(?=\s+[a-z$\d])|\best(?=\s+all[\s-]in\b)", re.I), "estimate"), (re.compile(r"\bincl\.?(?=\s)", re.I), "including"),
+    # "drop the HD GTC": the good-till-cancelled order on Home Depot
+    (re.compile(r"\b(the|my)\s+((?:\S+\s+){0,2}?)gtc\b(?!\s+(?:orders?|limit|stop|buy|sell|bid))", re.I), r"\1 \2GTC order"),
     (re.compile(r"\bbto\b", re.I), "buy"),
     (re.compile(r"\bstc\b", re.I), "sell"),
     (re.compile(r"\b(?:cxl|cxld|cncl|canx)\b", re.I), "cancel"),
@@ -85,8 +101,9 @@ _OFFER_PRICE_FIRST = re.compile(rf"\boffer\s+\$?(?P<p>{NUM})\s+(?:for|on)\s+(?P<
 _STORY_YEAR = re.compile(r"\b(?:in|since|back\s+in|from|during|of|until|till|by)\s+(?:19[5-9]\d|20[0-4]\d)\b"
                          r"(?!\s*(?:shares?|stocks?|dollars?|bucks|worth|of\b))", re.I)
 # "my dad drove trucks for 31 years", "two weeks ago": a stretch of time, not a share count
-_DURATION = re.compile(r"\b(?:for|over|about|almost|nearly|in|after|like)?\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:years?|yrs?|months?|weeks?|decades?"
-                       r"|days?|hours?|hrs?|minutes?|mins?)\b(?:\s+(?:ago|old|now|later|from\s+now))?(?!\s+(?:worth|of\s+(?:shares|stock)))", re.I)
+_DURATION = re.compile(r"\b(?:for|over|about|almost|nearly|in|after|like)?\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<dash>-\s*)?(?P<unit>years?|yrs?|months?"
+                       r"|weeks?|decades?|days?|hours?|hrs?|minutes?|mins?)\b(?:\s+(?:ago|old|now|later|from\s+now))?"
+                       r"(?!\s+(?:worth|of\s+(?:shares|stock)))", re.I)
 # "between your two brokers": both brokers, not a share count
 _TWO_BROKERS = re.compile(r"\b(?:the|your|my|these|those|our)\s+(?:two|2)\s+(brokers?|brokerages?|accounts?|platforms?)\b", re.I)
 _SPELLED_LETTERS = re.compile(r"\b(?:[A-Za-z]\.?\s+){1,4}[A-Za-z]\b\.?")
@@ -109,7 +126,7 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = " ".join(_repaired(word, directory) for word in text.split(" "))
     text = words_to_numbers(text)
     text = _STORY_YEAR.sub(" ", text)
-    text = _DURATION.sub(" ", text)
+    text = _DURATION.sub(_duration_removed, text)
     text = _TWO_BROKERS.sub(r"both \1", text)
     text = re.sub(r"\binstead\s+of\s+\$?\d[\d,.]*(?:\s+shares?)?", " instead", text, flags=re.I)  # "35 shares instead of 20"
     text = _BID.sub(lambda m: f"buy {m['q']} at {m['p']} limit ", text)
@@ -117,6 +134,14 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} at {m['p']} limit ", text)
     return _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
+
+
+def _duration_removed(m: re.Match[str]) -> str:
+    """' ' for a stretch of time; the text as it was when the number cannot count the unit: 'lmt 38.75 day' is a limit
+    and a day order, not 38.75 days ('30-day' and '1 day' are still stretches of time)."""
+    if m["dash"] is None and not m["unit"].lower().endswith("s") and Decimal(m["n"]) != 1:
+        return m.group()
+    return " "
 
 
 def _joined_ticker(spoken: str, directory: CompanyDirectory) -> str:
@@ -135,7 +160,10 @@ def _closest_key_word(word: str) -> str | None:
     if not hits:
         return None
     if len(hits) > 1 and hits[1][1] == hits[0][1] and hits[1][0] != hits[0][0]:
-        return None  # two words equally close: leave it
+        one, other = sorted((hits[0][0], hits[1][0]), key=len)
+        if other != one + "s":
+            return None  # two words equally close: leave it
+        return one if hits[0][1] > 0 else None  # "stopp": 'stop' and 'stops' are one word
     return hits[0][0] if hits[0][1] > 0 else None
 
 

@@ -61,6 +61,7 @@ from agent.language.vocabulary import (
     TRIGGER_UP,
 )
 
+_BRACKET = re.compile(r"\b(?:bracket(?:ed)?|oto(?:co)?)\b", re.I)
 PLACEHOLDER = "QZC"
 """Where a company stood in the text once it was found: QZCA for the first, QZCB for the second..."""
 
@@ -112,6 +113,10 @@ class Slots:
     """'trailing stop' was said; `trail_percent` or `trail_price` says by how much."""
     trail_percent: Decimal | None = None
     trail_price: Decimal | None = None
+    bracket_entry: bool = False
+    """A bracket was set up with no side said: a bracket order opens a position, it buys."""
+    bare_percent: Decimal | None = None
+    """A percent said alone, not "of" anything ("8 percent"): a part of the shares, or how far a trailing stop trails."""
     stop_counts: tuple[Decimal, ...] = ()
     """Share counts said inside a stop phrase ("a stop on my 20 Delta shares at 52")."""
     take_profit_prices: tuple[Decimal, ...] = ()
@@ -251,7 +256,14 @@ def _take_stops(text: Text, slots: Slots) -> None:
 
 
 def _take_amounts(text: Text, slots: Slots, selling: bool = False) -> None:
-    for m in text.take(PERCENT):
+    percents = text.take(PERCENT)
+    if slots.trailing and slots.trail_percent is None and slots.trail_price is None and len(percents) == 1 and not re.search(
+            r"\bof\s*$", percents[0].group()):
+        # "a trailing stop on my AMD, 8 percent": the one percent said is how far it trails, not a part of the shares
+        slots.trail_percent, percents = to_decimal(percents[0]["n"]), []
+    if len(percents) == 1 and not re.search(r"\bof\s*$", percents[0].group()):
+        slots.bare_percent = to_decimal(percents[0]["n"])
+    for m in percents:
         slots.portion = to_decimal(m["n"]) / 100
     slots.stop_words = bool(text.take(STOP_WORDS)) or bool(slots.stop_prices) or slots.trailing
     _take_triggers(text, slots, selling)
@@ -301,10 +313,17 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
     slots.hypothetical = bool(work.take(HYPOTHETICAL))
     _take_stops(work, slots)  # before the verbs: "take profit at 250" on a buy is an exit, not a sell
     slots.buy, slots.sell = bool(BUY.search(work.s)), bool(SELL.search(work.s))
+    if (not (slots.buy or slots.sell) and slots.take_profit_prices and slots.stop_prices and _BRACKET.search(work.s)
+            and not re.search(r"\b(?:my|our)\b", work.s, re.I)):
+        slots.buy = slots.bracket_entry = True  # "a bracket order for 10 KO, take profit at $85 and stop loss at $60"
     slots.closing = bool(CLOSING.search(work.s))
     work.take(BUY)  # before the amounts: "get" is a buy verb only when a number follows it
     work.take(SELL)
     _take_amounts(work, slots, selling)
+    if (slots.stop_loss and not slots.trailing and not slots.stop_prices and len(slots.limit_prices) == 1
+            and not re.search(r"\b(?:limit|lmt)\b", text, re.I)):
+        # "a stop loss to sell 60 shares of Target at $50": the one price said is where the stop triggers
+        slots.stop_prices, slots.limit_prices = slots.limit_prices, ()
     slots.rest = work.s
     return slots
 

@@ -171,7 +171,7 @@ STOP_AT = [re.compile(p, re.I) for p in (
 _TRAIL = r"(?:trail(?:ing)?|trl)(?:\s+an?)?(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?(?:\s+order)?"
 _TRAILING = r"(?:trail(?:ing)?|trl)(?:[\s-]+(?:stop|stp))?(?:[\s-]*loss)?\b"
 TRAIL_PERCENT = [re.compile(p, re.I) for p in (
-    rf"\b{_TRAIL}{_ON_SHARES}(?P<n>{NUM})\s*(?:%|percent\b|pct\b)",
+    rf"\b{_TRAIL}{_ON_SHARES}(?P<n>{NUM})\s*(?:%|percent\b|pct\b)(?!\s*of\b)",
     rf"(?<![\w.])(?P<n>{NUM})\s*(?:%|percent\b|pct\b)\s*(?:a\s+)?{_TRAILING}",
 )]
 TRAIL_PRICE = [re.compile(p, re.I) for p in (
@@ -257,7 +257,9 @@ CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"ca
                   r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
                   r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b",
                   r"forget\s+(?:about\s+)?(?:my|the|that)\s+(?:\w+\s+){0,3}?orders?\b", r"take\s+(?:it|that|them|the\s+order)\s+back", r"take\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid)\s+(?:off|down)\b",
-                  r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
+                  r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b",
+                  r"(?:drop|remove|delete|trash|ditch)\s+(?:my|the|that|this)\s+(?:\w+\s+){0,3}?(?:orders?|limit|lmt|stop|stp|bid|offer|gtc)\b"
+                  r"(?!\s+(?:to|by|down|up|lower|higher|\$|\d))", r"take\s+(?:it|that|the\s+order)\s+(?:off|down)",
                   r"(?:don'?t|do\s+not|dont|no\s+longer)\s+want\s+(?:that|the|this|my)\b.{0,40}\border\b",
               r"delete\s+(?:my\s+|the\s+|that\s+|all\s+)?orders?")
 ORDER_ID = re.compile(r"(?:\border\s*(?:#|id|number|no\.?)?\s*:?\s*|#)(?P<ref>[A-Za-z0-9][\w-]*\d[\w-]*|\d+)"
@@ -302,7 +304,7 @@ AMEND = re.compile(
     r"|actually\b|instead\b)|^(?:no|nah|nope|wait|sorry|ok|okay|actually|correction)\b[\s,.!:-]+|\binstead[\s.!]*$", re.I)
 
 # Changing an order that is still working: "change my Chipotle limit to 52", "move my stop up to 310"
-REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten"
+REPLACE_VERB = keywords(r"change|modify|update|amend|edit|adjust|move|raise|lower|bump|increase|decrease|reduce|tighten|drop"
                         r"|loosen|revise|alter|replace|switch")
 ORDER_PART = keywords(r"orders?|limit|lmt|stop|stp|trail(?:ing)?(?:\s+stop)?|bid|offer|price|px")
 
@@ -312,7 +314,8 @@ INFO_KINDS = [
         r"total\b.*\b(?:value|worth|balance|portfolio|holdings|equity)", "net worth",
         r"(?:portfolios?|accounts?|holdings|everything|it all)\b.*\bworth", r"worth\b.*\b(?:in total|altogether|overall|combined)",
         r"(?:combined|overall|aggregate) (?:value|portfolio|balance)",
-        r"how much (?:money )?(?:do i have|have i got) (?:in total|altogether|overall)")),
+        r"how much (?:money )?(?:do i have|have i got) (?:in total|altogether|overall)",
+        r"where\s+(?:am\s+i|do\s+i\s+stand|are\s+we|do\s+we\s+stand)(?:\s+at)?\s+(?:overall|in\s+total|altogether|across)")),
     (IntentKind.ACCOUNT, keywords(r"cash|buying power|balances?|funds|how much money",
                              r"account (?:info|details|summary|status|overview)", r"(?:pay|paid|spent|spend|spending)\b.*\bfees?")),
     (IntentKind.COMPARE_BROKERS, keywords(r"how (?:long|fast|quick(?:ly)?)|latency|speed",
@@ -326,6 +329,7 @@ INFO_KINDS = [
                                r"\bheld\b"),),
     (IntentKind.PORTFOLIO, keywords(r"portfolios?|positions?|holdings?|what am i holding|my (?:stocks|shares)|how many",
                                r"what (?:do|did) i (?:own|hold|have)|do i (?:own|hold|have)|how am i doing",
+                               r"how(?:'s|\s+is|\s+are)\s+my\s+(?!(?:orders?|cash|account|balance)\b)(?:\w+\s+){1,3}?(?:doing|looking|going|holding\s+up|performing)",
                                r"p&l|p/l|pnl|profits?|gains?|losses|unrealized", r"am i (?:up|down)|up or down",
                                r"average (?:cost|price)|avg (?:cost|price)|cost basis|what did i pay")),
     (IntentKind.COMPARE_BROKERS, keywords(r"compar\w*|brokers?|fees?|commissions?|charges?|slippage|profiles?|difference",
@@ -371,11 +375,12 @@ RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "quantity number amount size count but "
-    "good great fine please that"))
+    "good great fine please that exact exactly identical"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
-    "moment once least most two three both these those what whats what's available supported your yours my our their"))
+    "moment once least most two three both these those what whats what's available supported your yours my our their "
+    "overall altogether total large"))
 
 
 # "buy 25 Tapestry there", "put 100 shares of Intel in there": the broker just talked about; not "if it doesn't get
