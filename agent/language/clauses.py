@@ -73,6 +73,11 @@ def _split_at_sizes(message: str, directory: CompanyDirectory, shouting: bool) -
     pieces.append(message[start:])
     return [p for p in pieces if p.strip()]
 _QUESTION = re.compile(r"\?\s*$")
+# "quote CRWD and PANW, then estimate 10 CRWD on velocity": a question said as an instruction
+_ASKING_VERB = re.compile(r"^\s*(?:(?:please|pls|then|and|also|now)\s+)*(?:quote|estimate|price\s+out|get\s+(?:me\s+)?(?:a\s+)?quotes?\s+(?:on|for))\b",
+                          re.I)
+_TAG_QUESTION = re.compile(r"^\s*(?:(?:is|isn't|was)\s+(?:that|this|it)\s+|(?:that|this|it)(?:'s|\s+is)\s+|am\s+i\s+)?"
+                           r"(?:correct|right|true|accurate|ok|okay|how\s+it\s+works)\s*[?.!]*\s*$", re.I)
 
 
 @dataclass
@@ -100,7 +105,8 @@ class _Piece:
 
     @property
     def question(self) -> bool:
-        return bool(QUESTION_START.match(self.slots.cls) or _QUESTION.search(self.text)) and not self.verb
+        return bool(QUESTION_START.match(self.slots.cls) or _QUESTION.search(self.text) or _ASKING_VERB.match(self.text)
+                    ) and not self.verb
 
     @property
     def denied(self) -> bool:
@@ -133,6 +139,8 @@ class _Draft:
 # "What's my portfolio worth overall, and how's my Home Depot doing?": two questions in one sentence
 _SECOND_QUESTION = re.compile(r"^(?:what|how|where|which|who|is|are|do|does)\b.*,\s*(?:and\s+|also\s+|plus\s+)?"
                               r"(?:how|what|where|which|who)(?:'s|s|\s+(?:is|are|about|much|many|did|do|does))\b[^,]*\?\s*$", re.I)
+# "same again + same for mondelez": the last order repeated, and once more for another stock
+_SAME_TWICE = re.compile(r"\b(?:same|again|repeat)\b.*(?:\s\+\s|\band\b|\bplus\b|,).*\bsame\b", re.I)
 _GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
 
@@ -150,7 +158,7 @@ def needs_clauses(message: str, slots: Slots) -> bool:
             or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities)
-            or bool(_SECOND_QUESTION.search(message)))
+            or bool(_SECOND_QUESTION.search(message)) or bool(_SAME_TWICE.search(message)))
 
 
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:
@@ -289,6 +297,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     for piece in pieces:
         current = drafts[-1] if drafts else None
         s = piece.slots
+        if _TAG_QUESTION.match(piece.text):
+            continue  # "..., correct?", "is that right?": a check on what was said, nothing of its own
         if CANCEL.search(s.cls) and not piece.verb and cancels(Clause(piece.text, s, brokers, directory, shouting)):
             drafts.append(_Draft(s, [piece.text], acts=True))
             continue
@@ -309,7 +319,12 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             copy = _repeat_here(piece, current, brokers, directory, shouting)
             drafts.append(copy or _Draft(s, [piece.text], acts=True))
             continue
-        if piece.question and not piece.size:
+        if (questions and pieces.index(piece) > 0 and pieces[pieces.index(piece) - 1] is questions[-1] and s.companies
+                and not piece.size and not piece.verb and piece.noise_free(shouting)):
+            questions[-1].slots = combine(questions[-1].slots, s, override=False)  # "quote CRWD and PANW"
+            context = combine(context, s, override=False)
+            continue
+        if piece.question and (not piece.size or _ASKING_VERB.match(piece.text)):
             context = combine(context, s, override=False)
             questions.append(piece)
             continue
@@ -413,9 +428,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             if not (last.slots.quantities or last.slots.notionals) and (context.quantities or context.notionals):
                 # "If I bought 200 shares of BAC, what would the fee be at TradeSphere compared with Velocity?"
                 last.slots = replace(last.slots, quantities=context.quantities[-1:], notionals=context.notionals[-1:])
-            answers = [decide(Clause(q.text, q.slots, brokers, directory, shouting)) for q in questions[:-1]]
+            answers = [a for q in questions[:-1] for a in _answers(q, brokers, directory, shouting)]
             answers = [a for a in answers if a.kind is not IntentKind.CLARIFY]
-            return [*answers, decide(Clause(last.text, last.slots, brokers, directory, shouting))]
+            return [*answers, *_answers(last, brokers, directory, shouting)]
         return None
     if any(d.acts for d in drafts):  # "I put in an order for Target ... could you cancel that Target order?"
         drafts = [d for d in drafts if d.acts or not _vague(d)]
@@ -472,6 +487,15 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     if unclear is not None:
         return [unclear]
     return _restated_once(intents)
+
+
+def _answers(question: _Piece, brokers: Sequence[BrokerRef], directory: CompanyDirectory, shouting: bool) -> list[Intent]:
+    """What a question piece asks: one quote for each company of 'quote CRWD and PANW', else its one intent."""
+    asked = decide(Clause(question.text, question.slots, brokers, directory, shouting))
+    symbols = {m.company.symbol: m.company for m in question.slots.companies}
+    if asked.kind is IntentKind.QUOTE and len(symbols) > 1:
+        return [replace(asked, symbol_text=c.symbol, company=c.name) for c in symbols.values()]
+    return [asked]
 
 
 def _restated_once(intents: list[Intent]) -> list[Intent]:

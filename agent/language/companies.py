@@ -242,7 +242,8 @@ _AFTER_STOCK = re.compile(r"^\s*(?:shares?|stock|position|order|\?|$|at\b|on\b|@
 
 
 _WORD_TICKER_BEFORE = re.compile(r"(?:\d\s*|\$|\beach\s+(?:of\s+|in\s+|into\s+)?|\bshares?\s+of\s+|\b(?:buy|sell|quote|ticker|symbol)\s+"
-                                 r"|\b(?:stop|stp|trl|trail\w*)\s+(?:\$?\d[\d.]*\s*%?\s+)?(?:on|for)\s+(?:my\s+)?)$", re.I)
+                                 r"|\b(?:stop|stp|trl|trail\w*)(?:[\s-]+(?:limit|lmt|loss|stop))?\s+(?:\$?\d[\d.]*\s*%?\s+)?(?:on|for)\s+"
+                                 r"(?:my\s+|the\s+|our\s+)?)$", re.I)
 
 
 def _stock_expected(text: str, start: int, end: int) -> bool:

@@ -350,6 +350,12 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
     if intent.broker_ref and not intent.brokers and not intent.broker_choice:
         broker = {"cash": state.cash_broker, "answer": state.answer_broker or state.broker,
                   "there": state.broker}.get(intent.broker_ref)
+        if intent.broker_ref.startswith("as:"):  # "on the same broker as the Caterpillar": where its order went
+            named = intent.broker_ref.removeprefix("as:")
+            broker = state.placed_by_symbol.get(named, (None, None, None))[2]
+            if broker is None:
+                return clarify(f"I have no order for {named} in this chat, so I don't know its broker. Which broker "
+                               f"should I use? Your brokers are {names(brokers)}.")
         if broker is None and intent.broker_ref == "answer":
             broker = state.broker
         if broker is None:

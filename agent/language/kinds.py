@@ -332,6 +332,8 @@ def _broker_problem(clause: Clause, kind: IntentKind) -> str | None:
 def _broker_ref(clause: Clause) -> str | None:
     if clause.slots.brokers or clause.slots.broker_choice or clause.slots.other_broker:
         return None
+    if clause.slots.same_broker_as:
+        return f"as:{clause.slots.same_broker_as}"
     if _OF_THAT_CASH.search(clause.slots.cls) and clause.slots.notionals:
         return "cash"
     return "answer" if _THAT_BROKER.search(clause.slots.cls) else None

@@ -49,6 +49,11 @@ _SHORTHAND = [
     (re.compile(r"[,.!]?\s*\b(?i:(?:warm(?:est)?|kind(?:est)?|best|many)\s+regards|regards|sincerely(?:\s+yours)?|yours\s+(?:truly|sincerely|faithfully)"
                 r"|best\s+wishes|cheers|many\s+thanks|thanks\s+(?:so\s+much|again|in\s+advance))\s*[,.!-]*\s*(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)?\s*[.!]*\s*$"), "."),
     (re.compile(r"\best\.(?=\s+[a-z$\d])|\best(?=\s+all[\s-]in\b)", re.I), "estimate"), (re.compile(r"\bincl\.?(?=\s)", re.I), "including"),
+    # "My granddaughter says I should make that one 30 shares instead": changing an order already placed is what the
+    # speaker asks (an advice to buy or sell something new stays a story)
+    (re.compile(r"(?:^|(?<=[.!?]\s))[^.!?]*?\b(?:says|said|thinks|suggests|suggested|reckons|told\s+me|tells\s+me)\s+(?:that\s+)?"
+                r"(?:i|we)\s+(?:should|ought\s+to)\s+(?=(?:make|change|set|raise|lower|bump|move|increase|reduce)\s+(?:that|it|this|the)\b)",
+                re.I), ""),
     # "drop the HD GTC": the good-till-cancelled order on Home Depot
     (re.compile(r"\b(the|my)\s+((?:\S+\s+){0,2}?)gtc\b(?!\s+(?:orders?|limit|stop|buy|sell|bid))", re.I), r"\1 \2GTC order"),
     (re.compile(r"\bbto\b", re.I), "buy"),

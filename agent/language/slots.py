@@ -113,6 +113,8 @@ class Slots:
     """'trailing stop' was said; `trail_percent` or `trail_price` says by how much."""
     trail_percent: Decimal | None = None
     trail_price: Decimal | None = None
+    same_broker_as: str | None = None
+    """'on the same broker as the Caterpillar': the ticker whose order's broker this one goes to."""
     bracket_entry: bool = False
     """A bracket was set up with no side said: a bracket order opens a position, it buys."""
     bare_percent: Decimal | None = None
@@ -186,6 +188,27 @@ def _take_fuzzy_brokers(text: Text, by_key: dict[str, str]) -> list[tuple[int, s
             found.append((m.start(), by_key[best[0]]))
     text.cut(spans)
     return found
+
+
+_SAME_BROKER_AS = re.compile(
+    r"(?:\b(?:on|at|with|through|via|using|in)\s+)?\b(?:the\s+)?same\s+(?:broker|brokerage|account|place|platform|one)\s+"
+    r"(?:as|that|where)\s+(?:(?:i|we)\s+(?:used|bought|got|put|have|hold|placed)\s+(?:for\s+|in\s+)?)?(?:the\s+|my\s+|our\s+)?", re.I)
+_AFTER_NAME = re.compile(r"(?:\s*(?:orders?|trade|buy|purchase|shares|stock|one|position)\b)?", re.I)
+
+
+def _take_same_broker_as(text: Text, slots: Slots, directory: CompanyDirectory, shouting: bool) -> None:
+    """'on the same broker as the Caterpillar': where that stock's order went (the dialogue knows), and the company
+    named there is no stock of this order."""
+    m = _SAME_BROKER_AS.search(text.s)
+    if not m:
+        return
+    named = [c for c in directory.scan(text.s[m.end():], shouting) if c.start <= 1]
+    if not named:
+        return
+    end = m.end() + named[0].end
+    end += _AFTER_NAME.match(text.s[end:]).end()
+    slots.same_broker_as = named[0].company.symbol
+    text.cut([(m.start(), end)])
 
 
 def _take_tif(text: Text, slots: Slots) -> None:
@@ -300,6 +323,7 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
     slots = Slots()
     work = Text(text)
     _take_brokers(work, brokers, slots)
+    _take_same_broker_as(work, slots, directory, shouting)
     _take_tif(work, slots)
     _take_companies(work, slots, directory, shouting)
     slots.cls = re.sub(r"\s+", " ", work.s).strip().lower()

@@ -371,7 +371,7 @@ FILLER[IntentKind.PORTFOLIO] = FILLER[IntentKind.ORDERS] | frozenset(split_words
 RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "make change set update switch adjust bump increase decrease reduce lower raise modify amend order quantity qty size "
     "amount number trade limit price up down into no nah nope oh wait sorry hmm scratch correction second thought "
-    "send go ahead place submit execute do confirm book then uh um fine good great alright cool perfect sure yes yeah"))
+    "send go ahead place submit execute do confirm book then uh um fine good great alright cool perfect sure yes yeah one"))
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "quantity number amount size count but "

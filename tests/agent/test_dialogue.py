@@ -211,3 +211,42 @@ def test_ten_of_the_first_and_five_of_the_second_are_two_orders():
              ("and Western Digital?", [quote(TS, "WDC", "Western Digital Corporation")]),
              ("buy 10 of the first one and 5 of the second", [])]
     assert [(i.symbol_text, i.quantity) for i in last(turns)] == [("MU", D(10)), ("WDC", D(5))]
+
+
+def test_and_google_after_a_quote_asks_its_quote():
+    intent = one([("what's the price of Amazon?", [quote(TS, "AMZN", "Amazon.com, Inc.")]), ("and google?", [])])
+    assert (intent.kind, intent.symbol_text) == (IntentKind.QUOTE, "GOOGL")
+    after_an_order = one([("buy 5 AAPL", [placed(TS, "AAPL", "5", "o-1")]), ("and google?", [])])
+    assert after_an_order.kind is IntentKind.CLARIFY  # after an order a bare name says nothing to do
+
+
+@pytest.mark.parametrize(("words", "quantity", "brokers"), [
+    ("ok 5 more of those lol", D(5), (TS,)), ("do it on the other broker too", D(8), (VE,)),
+    ("Could you do the exact same thing on Velocity? I'm curious how the two handle it.", D(8), (VE,))])
+def test_more_and_the_same_again_after_a_filled_order_are_new_orders(words, quantity, brokers):
+    intent = one([("buy 8 shares of Salesforce on TradeSphere", [placed(TS, "CRM", "8", "o-1")]), (words, [])])
+    assert (intent.kind, intent.side, intent.symbol_text, intent.quantity, intent.brokers) == (
+        IntentKind.ORDER, "buy", "CRM", quantity, brokers)
+
+
+def test_the_same_broker_as_another_stock_is_where_that_stock_went():
+    turns = [("buy 10 shares of Caterpillar on VelocityBrokers", [placed(VE, "CAT", "10", "o-1")]),
+             ("what's the price of Deere?", [quote(TS, "DE", "Deere & Company")]),
+             ("Very good. Now buy ten shares of that one too, on the same broker as the Caterpillar. Regards, Clarence", [])]
+    intent = one(turns)
+    assert (intent.side, intent.symbol_text, intent.quantity, intent.brokers) == ("buy", "DE", D(10), (VE,))
+    unknown = one([*turns[:2], ("buy 10 DE at the same broker as my Apple order", [])])
+    assert unknown.kind is IntentKind.CLARIFY and "AAPL" in unknown.question
+
+
+def test_same_again_plus_same_for_another_stock_is_two_orders():
+    intents = last([("buy 10 shares of Hershey on TradeSphere", [placed(TS, "HSY", "10", "o-1")]),
+                    ("same again + same for mondelez 🍫", [])])
+    assert [(i.symbol_text, i.quantity, i.brokers) for i in intents] == [("HSY", D(10), (TS,)), ("MDLZ", D(10), (TS,))]
+
+
+def test_a_change_the_speaker_reports_being_told_is_still_a_change():
+    placed_open = placed(TS, "NKE", "20", "o-9", status="open")
+    intent = one([("buy 20 shares of Nike on TradeSphere with a limit of $10", [placed_open]),
+                  ("My granddaughter looked over my shoulder and says I should make that one 30 shares instead of 20.", [])])
+    assert (intent.kind, intent.order_ref, intent.quantity) == (IntentKind.REPLACE, "o-9", D(30))

@@ -787,3 +787,66 @@ def test_a_cost_flag_a_speed_question_and_a_typo_near_a_word(message, expected):
     intents = read_request(message, BROKERS)
     assert len(intents) == 1, intents
     check(resolve_alone(intents[0]), expected)
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    # Spanish and Portuguese trade words mixed into English
+    ("compra 5 micro soft on the fast one", [buy("MSFT", quantity=D(5), broker_choice="fastest")]),
+    ("vende metade da minha sofi pls 🙏", [sell("SOFI", portion=D("0.5"))]),
+    ("vende todo lo de target 🎯", [sell("TGT", portion=D(1))]),
+    # a letter's greeting and signature name no broker; 'lmt 38.75 day' is a limit and a day order, not 38.75 days
+    ("Hello there, I wish to buy twelve shares of Hershey Foods at the close of trading today. Warm regards, Betty",
+     [buy("HSY", quantity=D(12), time_in_force="cls")]),
+    ("sell 45 HAL lmt 38.75 day", [sell("HAL", quantity=D(45), order_type="limit", limit_price=D("38.75"))]),
+    # a check at the end of an order ('..., correct?') is no broker called 'correct'
+    ("Could you buy 8 shares of Chipotle at the open tomorrow on VelocityBrokers? And just so I understand it, that "
+     "means it won't fill at all today, correct?", [buy("CMG", quantity=D(8), time_in_force="opg", brokers=(VE,))]),
+    # a bracket set up with no side buys, its take profit and stop loss in different clauses
+    ("Can you set up a bracket order for 10 shares of Coca-Cola on TradeSphere, with a take profit at $85 and a stop "
+     "loss at $60? The entry would just be at market, is that right?",
+     [buy("KO", quantity=D(10), brokers=(TS,), take_profit_price=D(85), stop_loss_price=D(60))]),
+    # the one percent said beside a trailing stop is how far it trails; 'stopp' is stop
+    ("I'd like a trailing stop on my AMD, 8 percent. How does that work exactly, does it move up as the price goes up?",
+     [sell("AMD", portion=D(1), order_type="trailing_stop", trail_percent=D(8), time_in_force="gtc")]),
+    ("trailing stopp 5% on AMD", [sell("AMD", portion=D(1), order_type="trailing_stop", trail_percent=D(5),
+                                      time_in_force="gtc")]),
+    ("stop limit on the cat, stop 300 limit 295, just for today",
+     [sell("CAT", portion=D(1), order_type="stop_limit", stop_price=D(300), limit_price=D(295))]),
+    # one price beside a stop loss is the stop, not a limit
+    ("place a stop loss to sell 60 shares of Target at $50 on TradeSphere, good till cancelled",
+     [sell("TGT", quantity=D(60), order_type="stop", stop_price=D(50), time_in_force="gtc", brokers=(TS,))]),
+    # 'today' in a condition is when; 'keep it open until I cancel it' is how long
+    ("Would it be possible to sell my Home Depot shares with a limit of $420? I don't want to let them go below that. "
+     "If it doesn't fill today, keep it open until I cancel it.",
+     [sell("HD", portion=D(1), order_type="limit", limit_price=D(420), time_in_force="gtc")]),
+    # order-ticket lists: a side and timing said once at the head, ServiceNow's NOW on a ticket
+    ("MOO buys: 100 AAL, 100 UAL, 50 LUV", [buy("AAL", quantity=D(100), time_in_force="opg"),
+                                            buy("UAL", quantity=D(100), time_in_force="opg"),
+                                            buy("LUV", quantity=D(50), time_in_force="opg")]),
+    ("Buy 10 NOW w/ limit 650 and 30 WDAY at mkt, cheapest broker",
+     [buy("NOW", quantity=D(10), order_type="limit", limit_price=D(650), broker_choice="cheapest"),
+      buy("WDAY", quantity=D(30), broker_choice="cheapest")]),
+    ("drop the HD GTC", [kind(IntentKind.CANCEL, symbol_text="HD")]),
+    ("drop my limit to 40", [kind(IntentKind.REPLACE, limit_price=D(40))]),
+    # questions: two in one sentence, a cost estimate in shorthand, quotes and an estimate said as instructions
+    ("What's my portfolio worth overall right now, and how's my Home Depot doing?",
+     [kind(IntentKind.TOTAL_VALUE), kind(IntentKind.PORTFOLIO, symbol_text="HD")]),
+    ("where am I at overall? P&L across both", [kind(IntentKind.TOTAL_VALUE)]),
+    ("est. all-in on 200 KO at TS incl comm?",
+     [kind(IntentKind.COST_COMPARISON, symbol_text="KO", quantity=D(200), brokers=(TS,))]),
+    ("quote CRWD and PANW, then estimate 10 CRWD on velocity. don't place anything",
+     [kind(IntentKind.QUOTE, symbol_text="CRWD"), kind(IntentKind.QUOTE, symbol_text="PANW"),
+      kind(IntentKind.COST_COMPARISON, symbol_text="CRWD", quantity=D(10), brokers=(VE,))]),
+])
+def test_what_the_fifth_blind_set_taught(message, expected):
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        check(intent, want)
+
+
+@pytest.mark.parametrize("message", ["sell 50 NOW", "buy and sell 10 AAPL", "My brother says I should buy Tesla",
+                                     "the cat is on the mat"])
+def test_what_the_fifth_set_did_not_loosen(message):
+    """'NOW' alone is still 'now', a verb with nothing of its own still asks, advice reported is no order."""
+    assert all(i.kind is not IntentKind.ORDER or i.symbol_text is None for i in map(resolve_alone, read_request(message, BROKERS)))
