@@ -930,13 +930,13 @@ class BrokerEngine:
         if status is OrderStatus.QUEUED:
             when = "at the close" if row.time_in_force == "cls" else "at the open"
             does = "starts working" if OrderType(row.order_type).has_stop else "executes"
-            return f"{verb} {kind}{size} queued on {self.profile.name}; it {does} {when}, {eastern(row.executes_at)}."
+            return f"{verb} {size}{kind} queued on {self.profile.name}; it {does} {when}, {eastern(row.executes_at)}."
         if status is OrderStatus.OPEN:
             until = f"until {eastern(row.expires_at)}" if row.expires_at else "until cancelled"
-            return f"{verb} {kind}{size} is working on {self.profile.name} {until}{_trigger_text(row)}."
+            return f"{verb} {size}{kind} is working on {self.profile.name} {until}{_trigger_text(row)}."
         if status is OrderStatus.REJECTED:
-            return f"{verb} {kind}{size} rejected by {self.profile.name}: {row.reject_reason}."
-        return f"{verb} {kind}{size} on {self.profile.name} is {status.value}."
+            return f"{verb} {size}{kind} rejected by {self.profile.name}: {row.reject_reason}."
+        return f"{verb} {size}{kind} on {self.profile.name} is {status.value}."
 
 
 def _signed(fill) -> Decimal:
@@ -973,7 +973,8 @@ def _resting_text(request: OrderRequest, plan: Plan) -> str:
 
 
 def _kind_text(row: OrderRecord) -> str:
-    """'limit $180.00 ', 'stop $170.00 limit $169.00 ', 'trailing stop 5% ', 'take-profit exit limit $200.00 '..."""
+    """' (limit $180.00)', ' (stop $170.00; limit $169.00)', ' (trailing stop 5%)', ' (take-profit exit; limit $200.00)':
+    said after the size, so a message reads 'Buy 30 NKE (limit $10.00) is working...'; '' for a market order."""
     order_type = OrderType(row.order_type)
     parts = []
     if row.parent_id is not None:
@@ -986,8 +987,8 @@ def _kind_text(row: OrderRecord) -> str:
     if row.limit_price is not None:
         parts.append(f"limit {usd(row.limit_price)}")
     if row.take_profit_price is not None:
-        parts.append(f"(bracket: take profit {usd(row.take_profit_price)}, stop loss {usd(row.stop_loss_price)})")
-    return "".join(f"{part} " for part in parts)
+        parts.append(f"bracket: take profit {usd(row.take_profit_price)}, stop loss {usd(row.stop_loss_price)}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _trigger_text(row: OrderRecord) -> str:
