@@ -484,8 +484,9 @@ def _replace(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
             if REJECTED_BY_USER in r.text:
                 lines.append(f"Kept order {r.arguments.get('order_id')} at {ctx.name(r.broker)} as it was: you rejected the change.")
             elif r.ok:
-                lines.append(f"{r.data.get('message') or 'Order replaced.'} New order {r.data.get('id')} at {ctx.name(r.broker)} "
-                             f"replaces {r.arguments.get('order_id')}.")
+                # the broker's message says what works now and which order it replaced; the new id is said once
+                said = str(r.data.get("message") or f"Order {r.arguments.get('order_id')} replaced.")
+                lines.append(f"{said} Its new order id is {r.data.get('id')}.")
             else:
                 lines.append(f"{ctx.name(r.broker)} could not change order {r.arguments.get('order_id')}: {_error_text(r)}")
         return Reply(" ".join(lines))
