@@ -23,6 +23,9 @@ HELD_OUT_SHA256 = {
     # the fifth (mixX-AA: careful question-and-instruction askers, order-ticket jargon, retirees' formal letters, fast
     # phone messages mid-conversation), written from the same brief and frozen before any run of the parser on it
     "heldout5": "a3f88bbc387c0b6c2b4c4c88f39573ac340afab1e30e8134a7f23c975fb2a23a",
+    # the sixth (mixAB-AE: couples who trade together, investors from other brokerage apps, late-night autocorrect
+    # typing, people who think in both brokers), written from the same brief and frozen before any run on it
+    "heldout6": "5a32bb020331237461b7092508db852d82b035ad08892d566b0392883481429d",
 }
 
 
