@@ -345,7 +345,8 @@ def _size_from_position(intent: Intent, ctx: TurnContext, targets: list[str]) ->
 
 def _routing_reason(intent: Intent, ctx: TurnContext) -> str:
     placed = list(dict.fromkeys(r.broker for r in ctx.results if r.tool == "place_order"
-                                and r.arguments.get("symbol") in (None, intent.symbol_text, *_symbols_placed(ctx))))
+                                and r.arguments.get("symbol") in (None, intent.symbol_text, *_symbols_placed(ctx))
+                                and r.arguments.get("side") in (None, intent.side)))
     if intent.broker_choice == "fastest" and not intent.brokers:
         profiles = _profiles(ctx)
         if profiles:
@@ -426,14 +427,20 @@ def _cancel(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
     listing = {"status": "active"}
     if intent.symbol_text and intent.order_ref in (None, "all"):
         listing["symbol"] = intent.symbol_text
-    found = _working_orders(ctx, targets, listing, intent.order_ref)
+    found = _working_orders(ctx, targets, listing, None if intent.order_ref == "both" else intent.order_ref)
     if not isinstance(found, _Working):
         return found
     matches = found.orders
     what = f"{intent.symbol_text} " if intent.symbol_text else ""
     if not matches:
         return Reply(f"You have no queued or open {what}orders to cancel.")
-    if len(matches) > 1 and intent.order_ref != "all":
+    if intent.order_ref == "both" and len(matches) != 2:
+        listed = "; ".join(f"{o['id']} at {ctx.name(b)}: {o['side']} {number(o.get('quantity') or o.get('notional'))} "
+                           f"{o['symbol']} ({o['status']})" for b, o in matches)
+        working = "only one order is" if len(matches) == 1 else f"{len(matches)} orders are"
+        return Reply(f"You said both, but {working} working: {listed}. Which should I cancel? Say 'cancel order <id>' "
+                     "or 'cancel all my orders'.")
+    if len(matches) > 1 and intent.order_ref not in ("all", "both"):
         listed = "; ".join(f"{o['id']} at {ctx.name(b)}: {o['side']} {number(o.get('quantity') or o.get('notional'))} {o['symbol']} ({o['status']})" for b, o in matches)
         return Reply(f"You have {len(matches)} matching orders: {listed}. Which one should I cancel? Say 'cancel order <id>' or 'cancel all my orders'.")
     return [ToolCall(b, "cancel_order", {"order_id": o["id"]}) for b, o in matches]

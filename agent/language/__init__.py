@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from agent.language.clauses import needs_clauses, read_clauses
@@ -101,7 +102,40 @@ def _story_trimmed(message: str, brokers: Sequence[BrokerRef], companies: Compan
     return " ".join(kept) if kept and len(kept) < len(sentences) else message
 
 
+# "sell the oracle on TS and buy it back on Velocity", "sell those and buy the same amount on the other one": a move
+_MOVE = re.compile(r"^(?P<sell>.*?\b(?:sell|dump|unload|close(?:\s+out)?)\b.*?)\s*(?:,\s*|\s)(?:and\s+|then\s+)+(?:re-?)?buy\s+"
+                   r"(?P<what>it|them|those|the\s+same(?:\s+(?:amount|number|shares|quantity|number\s+of\s+shares))?)"
+                   r"(?:\s+back)?\b(?P<rest>[^.?!]*)[.?!]*\s*$", re.I)
+
+
+def _moved(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent] | None:
+    """A position moved from one broker to another: the sell, then a buy of the same shares where the rest says (the
+    dialogue sizes the buy from what this chat bought). None when the message is not one."""
+    m = _MOVE.match(message)
+    if not m:
+        return None
+    sold = _read(m["sell"], brokers, companies)
+    if len(sold) == 1 and sold[0].kind is IntentKind.CLARIFY:  # "sell the oracle on TS": all of it moves
+        sold = _read(re.sub(r"\b(sell|dump|unload|close(?:\s+out)?)\b", r"\1 all", m["sell"], count=1, flags=re.I),
+                     brokers, companies)
+    if len(sold) != 1 or sold[0].kind is not IntentKind.ORDER or sold[0].side != "sell":
+        return None
+    sell = sold[0]
+    if sell.quantity is None and sell.notional is None and sell.portion is None:
+        sell = replace(sell, portion=Decimal(1))  # "sell the oracle ... and buy it back": all of it moves
+    where = read_slots(m["rest"], brokers, companies)
+    others = tuple(b.id for b in brokers if b.id not in sell.brokers) if where.other_broker and sell.brokers else ()
+    buy = Intent(kind=IntentKind.ORDER, side="buy", symbol_text=sell.symbol_text, company=sell.company, refers=sell.refers,
+                 quantity=sell.quantity, size_ref=None if sell.quantity is not None else "moved",
+                 brokers=where.brokers or others, broker_choice=where.broker_choice,
+                 other_broker=where.other_broker and not others)
+    return [sell, buy]
+
+
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:
+    moved = _moved(message, brokers, companies)
+    if moved:
+        return moved
     shouting = message.upper() == message and any(c.isalpha() for c in message)
     message = _story_trimmed(message, brokers, companies, shouting)
     slots = read_slots(message, brokers, companies, shouting)

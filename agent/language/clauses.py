@@ -141,6 +141,11 @@ _SECOND_QUESTION = re.compile(r"^(?:what|how|where|which|who|is|are|do|does)\b.*
                               r"(?:how|what|where|which|who)(?:'s|s|\s+(?:is|are|about|much|many|did|do|does))\b[^,]*\?\s*$", re.I)
 # "same again + same for mondelez": the last order repeated, and once more for another stock
 _SAME_TWICE = re.compile(r"\b(?:same|again|repeat)\b.*(?:\s\+\s|\band\b|\bplus\b|,).*\bsame\b", re.I)
+# "do the same on Velocity, my wife wants it split between the two brokers": whose wish it is, after the order
+_SOMEONE_ELSE = re.compile(r"[,;.-]\s*(?:(?:because|since|as)\s+)?(?:my|our|the)\s+(?:wife|husband|partner|spouse|son|daughter|kids?"
+                           r"|mom|mum|dad|mother|father|brother|sister|friend|advisor|adviser|accountant|boss)\s+"
+                           r"(?:wants|says|thinks|likes|prefers|would|asked|insists|figures|reckons)\b", re.I)
+_ROUTING_NOISE = frozenset("this one these ones time trade trades order orders here matters".split())
 _GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
 
@@ -158,7 +163,8 @@ def needs_clauses(message: str, slots: Slots) -> bool:
             or len(set(slots.limit_prices)) > 1 or bool(re.search(r"[,.!?;]\s*(?:wait|no|nope|actually|sorry|i\s+mean"
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities)
-            or bool(_SECOND_QUESTION.search(message)) or bool(_SAME_TWICE.search(message)))
+            or bool(_SECOND_QUESTION.search(message)) or bool(_SAME_TWICE.search(message))
+            or bool(_SOMEONE_ELSE.search(message)))
 
 
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:
@@ -360,7 +366,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
                 draft.texts.append(piece.text)
             continue
         complete = current is not None and bool(current.slots.companies) and (
-            current.slots.quantities or current.slots.notionals or current.slots.portion is not None)
+            current.slots.quantities or current.slots.notionals or current.slots.portion is not None
+            or (current.slots.sell and current.slots.closing))  # "close out both positions, Oracle and Adobe"
         if (current is not None and s.companies and not piece.size and not piece.verb and not current.acts
                 and {m.company.symbol for m in s.companies} <= {m.company.symbol for m in current.slots.companies}):
             context = combine(context, replace(s, companies=()), override=False)
@@ -381,8 +388,9 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
             if _CONDITION.match(piece.text) and (s.stop_prices or s.limit_prices):
                 condition = s  # "If Meta goes below 650, please sell my shares": the price belongs to the order
             context = combine(context, s, override=False)  # a story: its companies and brokers are context
-            if (s.brokers or s.broker_choice) and piece.noise_free(shouting):
-                lead = combine(lead, s, override=False)  # "vel for all: 10 QQQ, 10 IWM"
+            if (s.brokers or s.broker_choice) and (piece.noise_free(shouting) or remainder(
+                    s.rest, FILLER[IntentKind.ORDER] | _ROUTING_NOISE, shouting) is None):
+                lead = combine(lead, s, override=False)  # "vel for all: 10 QQQ, 10 IWM", "speed matters on this one."
             continue
         if starts or current is None:
             previous = current.slots if current is not None else None

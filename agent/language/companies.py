@@ -43,6 +43,8 @@ _BROKER_PREPOSITION = re.compile(r"\b(?:through|thru|via|using|on|at|with)\s+(?:
 # Upper-case words in ordinary messages that are not meant as tickers.
 _COUNT_BEFORE = re.compile(r"\b\d[\d,.]*\s*(?:shares?\s+(?:of\s+)?)?$", re.I)
 _TICKET_AFTER = re.compile(r"\s*(?:with\b|w/|at\b|@|lmt\b|limit\b|mkt\b|market\b|via\b|and\s+\d|\$)", re.I)
+# "trailing stop 2 dollars on sofi": a stop is put on a stock, so the brokerage named after it is the stock
+_STOP_BEFORE = re.compile(r"\b(?:stop|stp|trail\w*|trl)\b[^,.;:!?]*$", re.I)
 _NOT_TICKERS = frozenset(["AI", "IT", "ON", "NOW", "ALL", "ARE", "SO", "O", "AM", "US", "I", "A", "OK", "ETF", "ETFS", "GTC", "MOC", "MOO", "OPG", "CLS", "MKT", "BTO", "STC", "STO", "BTC", "ASAP", "USD", "NYSE", "EST", "PST", "AM", "PM", "CXL", "DAY", "IOC", "FOK", "TS", "VB", "ID", "PNL", "PL", "TIF", "AH", "LOL", "BTW", "FYI", "IRA", "US", "USA", "CEO", "EPS", "ATH"])
 
 
@@ -136,7 +138,7 @@ class CompanyDirectory:
                 start, end = span[0][0], span[-1][1]
                 typed = text[start:end]
                 symbol = self._match(typed, size, shouting, text, start, end)
-                if symbol in BROKERAGES and _BROKER_PREPOSITION.search(text[:start]):
+                if symbol in BROKERAGES and _BROKER_PREPOSITION.search(text[:start]) and not _STOP_BEFORE.search(text[:start]):
                     continue  # a brokerage named as where to trade, not what to trade
                 if symbol:
                     found.append(Mention(self.by_symbol[symbol], start, end, typed))

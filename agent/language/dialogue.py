@@ -194,7 +194,8 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     side = current.side or previous.side
     if side == "buy" and size.get("portion") is not None:
         return clarify(f"How many shares of {_shown(previous)} do you want to buy?")
-    return replace(previous, side=side, **size, **amended, **routing)
+    named = {"symbol_text": current.symbol_text, "company": current.company} if current.symbol_text else {}
+    return replace(previous, side=side, **size, **amended, **routing, **named)
 
 
 WORKING = ("queued", "open", "accepted", "new", "pending", "partially_filled")
@@ -323,7 +324,7 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
         routing = {}
         # a buy follow-up goes where the last order went; a sell goes where the shares are (the planner looks)
         if (not intent.brokers and not intent.broker_choice and state.symbol_from == "order" and state.last_order
-                and (intent.side or state.last_order.side) == "buy"):
+                and (intent.side or state.last_order.side) == "buy" and intent.size_ref != "moved"):
             routing = {"brokers": state.last_order.brokers}
         intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None, **routing)
     if intent.side is None and state.last_order is not None and not intent.side_unsaid:
@@ -345,6 +346,15 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
             routing = {"brokers": state.last_order.brokers, "broker_ref": None}
         intent = replace(intent, quantity=state.last_order.quantity, notional=state.last_order.notional, size_ref=None,
                          **routing)
+    if intent.size_ref == "moved":
+        # "... and buy it back on Velocity": as many shares as this chat bought of it, where it did not go
+        quantity, _notional, went = state.placed_by_symbol.get(str(intent.symbol_text or "").upper(), (None, None, None))
+        if quantity is None:
+            return clarify(f"How many shares of {_shown(intent)} should I buy back, and at which broker?")
+        routing = {}
+        if intent.other_broker and not intent.brokers:
+            routing = {"brokers": tuple(b.id for b in brokers if b.id != went), "other_broker": False}
+        intent = replace(intent, quantity=Decimal(str(quantity)), size_ref=None, **routing)
     if intent.quantity is None and intent.notional is None and intent.portion is None:
         return clarify(f"How many shares of {_shown(intent)} do you want to {intent.side}?")
     if intent.broker_ref and not intent.brokers and not intent.broker_choice:

@@ -42,6 +42,7 @@ from agent.language.vocabulary import (
     MARKET_HOURS,
     NEGATION,
     OPTIONS,
+    UNSUPPORTED_CONDITIONS,
     ORDER_ID,
     ORDER_PART,
     PRONOUNS,
@@ -439,7 +440,10 @@ def _cancel(clause: Clause) -> Intent | None:
     text = Text(slots.with_amounts)
     ids = text.take(ORDER_ID)
     everything = re.search(r"\b(?:all|every|everything|each)\b", slots.cls)
-    ref = (ids[0]["ref"] or ids[0]["bare"]) if ids else "all" if everything else None
+    both = not slots.companies and re.search(r"\bboth\b(?:\s+(?:of\s+)?(?:my|the|those|these)?\s*(?:\w+\s+)?orders?)?", slots.cls)
+    # "cancel both of our open orders": the two working orders (the planner checks there are two)
+    ref = (ids[0]["ref"] or ids[0]["bare"]) if ids else "all" if everything else "both" if both else None
+    everything = everything or both
     symbol, left = None, None
     if not ids:
         found = list(dict.fromkeys(m.company.symbol for m in slots.companies))
@@ -590,6 +594,17 @@ def _short(clause: Clause) -> Intent | None:
     if CRYPTO.search(clause.message) and not securities and (clause.slots.buy or clause.slots.sell or clause.has_size):
         return clarify("Cryptocurrencies are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
                        "A bitcoin or ether ETF trades like a stock: say, for example, 'buy $200 of IBIT' if you want one.")
+    # "buy 100 F AON limit 12": AON beside another stock is all-or-none ("buy 10 AON" alone is Aon plc)
+    all_or_none = bool(re.search(r"(?<!\$)\bAON\b", clause.message)) and any(
+        m.company.symbol != "AON" for m in clause.slots.companies)
+    for condition, pattern in UNSUPPORTED_CONDITIONS:
+        said = pattern.search(clause.message) or (all_or_none and condition.startswith("all-or-none"))
+        if said and (clause.slots.buy or clause.slots.sell or clause.has_size or clause.asking
+                     or re.search(r"\b(?:trade|trading|order|orders)\b", clause.message, re.I)):
+            return clarify(f"{condition[0].upper()}{condition[1:]} {'is' if condition.endswith('trading') else 'are'} not "
+                           "offered here, so I placed nothing: orders work in regular market hours (9:30 to 16:00 New "
+                           "York time) as day, good-till-cancelled, at-the-open or at-the-close orders. Say the order "
+                           "again without it if a regular order is what you want.")
     if OPTIONS.search(clause.message) and (clause.slots.buy or clause.slots.sell or clause.has_size):
         return clarify("Options are not supported: these brokers trade stocks and ETFs only, so I placed nothing. "
                        "Do you want shares instead, for example 'buy 10 AAPL'?")
@@ -662,6 +677,13 @@ def _replace(clause: Clause) -> Intent | None:
             "step_of": "stop_price" if re.search(r"\b(?:stop|stp)\b", slots.cls) and not re.search(r"\blimit\b", slots.cls)
             else "limit_price"}
     changes = replacement(slots) | steps
+    if (changes.get("quantity") is not None and not re.search(r"\bshares?\b", slots.cls) and not any(
+            changes.get(k) is not None for k in ("limit_price", "stop_price", "trail_percent", "trail_price"))
+            and re.search(r"\b(?:bid|offer|limit|lmt|price|px|stop|stp)\b", slots.cls)):
+        # "move the AAPL bid up to 105": a number said of a price is that price, not a share count
+        price = "stop_price" if re.search(r"\b(?:stop|stp)\b", slots.cls) and not re.search(r"\b(?:limit|lmt|bid|offer)\b", slots.cls) \
+            else "limit_price"
+        changes |= {price: changes["quantity"], "quantity": None}
     if len(symbols) > 1:
         return clarify(f"Which order should I change: the {' or the '.join(symbols)} one?")
     what = f"the {symbols[0]} order" if symbols else "the order"
@@ -684,6 +706,10 @@ def _repeat(clause: Clause) -> Intent | None:
             REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):
         return None  # without a broker only "same", "again" or "repeat" say it; "the same quantity on the other broker"
     symbols = list(dict.fromkeys(m.company for m in slots.companies))
+    if len(symbols) == 1 and slots.other_broker and not slots.buy and not slots.sell and not clause.has_size:
+        # "same again on the other broker tesla": the last order (for this stock) where it did not go
+        return Intent(kind=IntentKind.ORDER, symbol_text=symbols[0].symbol, company=symbols[0].name,
+                      follow_up=FollowUp.REPEAT_ON, other_broker=True)
     if (len(symbols) == 1 and _SAME_ORDER.search(cls) and not slots.buy and not slots.sell and not clause.has_size
             and not clause.message.rstrip().endswith("?")):
         # "do the same again but for Rivian": the last order's side, size and broker, for another stock

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 
@@ -25,7 +26,7 @@ from agent.language.structured import plain as plain_records
 from agent.language.vocabulary import NUM
 
 # The words the parser reads: a typo of one of these is repaired. Short words (<= 3 letters) are never touched.
-KEY_WORDS = tuple(["shares", "share", "stock", "stocks", "purchase", "please", "sell", "selling", "buying", "cancel", "cancelled", "order", "orders", "limit", "market", "price", "quantity", "position", "portfolio", "balance", "tomorrow", "opening", "closing", "close", "broker", "brokers", "brokerage", "cheapest", "fastest", "quickest", "cheaper", "faster", "quicker", "lowest", "commission", "commissions", "fees", "account", "holdings", "dollar", "dollars", "thousand", "hundred", "million", "other", "velocity", "tradesphere", "sphere", "quote", "trading", "everything", "instead", "actually", "another", "remaining", "dump", "unload", "until", "cancelled", "working", "today", "morning", "current", "currently", "trade", "would", "could", "should", "thanks", "thank", "what's", "worth", "invest", "them", "those", "these", "half", "quarter", "third", "trailing", "trail", "stop", "stops", "profit", "bracket", "modify", "replace"])
+KEY_WORDS = tuple(["shares", "share", "stock", "stocks", "purchase", "please", "sell", "selling", "buying", "cancel", "cancelled", "order", "orders", "limit", "market", "price", "quantity", "position", "portfolio", "balance", "tomorrow", "opening", "closing", "close", "broker", "brokers", "brokerage", "cheapest", "fastest", "quickest", "cheaper", "faster", "quicker", "lowest", "commission", "commissions", "fees", "account", "holdings", "dollar", "dollars", "thousand", "hundred", "million", "other", "velocity", "tradesphere", "sphere", "quote", "trading", "everything", "instead", "actually", "another", "remaining", "dump", "unload", "until", "cancelled", "working", "today", "morning", "current", "currently", "trade", "would", "could", "should", "thanks", "thank", "what's", "worth", "invest", "them", "those", "these", "half", "quarter", "third", "trailing", "trail", "stop", "stops", "profit", "bracket", "modify", "replace", "more", "many", "change"])
 # Everyday words one letter away from a key word ("bell" is not "sell"): never repaired.
 _ENGLISH = frozenset(["bump", "jump", "pump", "lump", "bell", "well", "tell", "shell", "yell", "fell", "spell", "hold", "sold", "told", "gold", "bold", "shore", "sure", "store", "score", "prize", "pride", "grade", "older", "elder", "camel", "panel", "lime", "stick", "stuck", "mock", "dock", "rock", "lock", "block", "sock", "marker", "basket", "losing", "posing", "clothes", "those", "whose", "chose", "dose", "rose", "hose", "nose", "pose", "lose", "toy", "what", "that", "when", "then", "than", "them", "they", "this", "these", "being", "bring", "feel", "feet", "free", "tree", "flee", "been", "seen", "need", "deed", "weed", "seed", "quite", "quota", "vote", "note", "wrote", "broken", "token", "spoken", "insect", "shared", "share", "sales", "sale", "cells", "sells", "buys", "brother", "other", "mother", "order", "more", "most", "post", "cost", "lost", "host", "wish", "with", "sort", "sore", "some", "same", "game", "name", "came", "fame", "think", "thought", "though", "through", "thing", "things", "thin", "than", "thank", "thanks", "tank", "sink", "link", "pink", "wink", "rink", "drink", "trace", "track", "stack", "steak", "stake", "shake", "share", "shape", "slice", "price", "pride", "prime", "crime", "close", "chose", "clone", "stone", "store", "stole", "tone", "tune", "dune", "done", "bone", "week", "weak", "peek", "seek", "sell", "sale", "tell", "till", "still", "will", "fill", "bill", "kill", "mill", "pill", "hill", "call", "ball", "fall", "hall", "mall", "tall", "wall", "buy", "guy", "bay", "day", "pay", "say", "way", "hay", "lay", "may", "ray", "there", "their", "where", "here", "were", "then", "when", "whom", "hole", "home", "hose", "time", "tile", "tide", "side", "wide", "wise", "rise", "rice", "nice", "mice", "dice", "once", "ones", "tone", "done", "gone", "none", "more", "mere", "here", "hear", "near", "dear", "year", "fear", "bear", "wear", "tear", "pear", "clear", "cheer", "sheer", "steer", "sheet", "sheep", "shop", "ship", "chip", "chop", "stop", "step", "stem", "stay", "star", "start", "smart", "sport", "short", "shirt", "skirt"])
 _SHORTHAND = [
@@ -54,6 +55,19 @@ _SHORTHAND = [
     (re.compile(r"(?:^|(?<=[.!?]\s))[^.!?]*?\b(?:says|said|thinks|suggests|suggested|reckons|told\s+me|tells\s+me)\s+(?:that\s+)?"
                 r"(?:i|we)\s+(?:should|ought\s+to)\s+(?=(?:make|change|set|raise|lower|bump|move|increase|reduce)\s+(?:that|it|this|the)\b)",
                 re.I), ""),
+    # "profit target 125", "price target of 20": the take-profit exit of a bracket, never Target Corporation
+    (re.compile(r"\b(?:profit|price|upside)\s+target\b|\btarget\s+(?:price|profit)\b(?=\s*(?:at|of|@|=|:|is)?\s*\$?\d)", re.I), "take profit"),
+    # "cancel/replace the AAPL bid", "cxl/rpl": changing the order, not cancelling it
+    (re.compile(r"\b(?:cancel|cxl)\s*(?:/|-|and|&)\s*(?:replace|rpl|rep)\b", re.I), "replace"),
+    # "we're paying for the kitchen reno", "so she can sleep at night": a purpose, not part of the order
+    (re.compile(r",?\s+so\s+(?:that\s+)?(?:i|we|she|he|they)\s+can\b[^.?!;,]*", re.I), " "),
+    (re.compile(r"\b(?:has|have|needs?|got)\s+to\s+go\b|\bmust\s+go\b|\bgotta\s+go\b", re.I), "sell"),
+    # "and by 15 moderna": the spoken or autocorrected 'buy' before a count, inside a message
+    (re.compile(r"(?<=\band\s)by(?=\s+\d)|(?<=\bthen\s)by(?=\s+\d)|(?<=,\s)by(?=\s+\d)", re.I), "buy"),
+    (re.compile(r"\b(?:of\s+)?ours\b", re.I), "of mine"), (re.compile(r"\bour\b", re.I), "my"),
+    # "we're selling 5 of ours regardless": the speaker's own order said in the present
+    (re.compile(r"\b(?:we'?re|we\s+are|i'?m|i\s+am)\s+(buying|selling)\b(?=\s+(?:\d|all|half|the|my))", re.I),
+     lambda m: m[1][:-3] if m[1].lower() == "selling" else "buy"),
     # "drop the HD GTC": the good-till-cancelled order on Home Depot
     (re.compile(r"\b(the|my)\s+((?:\S+\s+){0,2}?)gtc\b(?!\s+(?:orders?|limit|stop|buy|sell|bid))", re.I), r"\1 \2GTC order"),
     (re.compile(r"\bbto\b", re.I), "buy"),
@@ -128,6 +142,7 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = _SPOKEN_SELL.sub(lambda m: m.group()[:-4] + "sell", text)
     for pattern, plain in _SHORTHAND:
         text = pattern.sub(plain, text)
+    text = _without_accents(text)  # "Über", "Nestlé": the names as the securities list spells them
     text = " ".join(_repaired(word, directory) for word in text.split(" "))
     text = words_to_numbers(text)
     text = _STORY_YEAR.sub(" ", text)
@@ -139,6 +154,13 @@ def normalize(text: str, directory: CompanyDirectory) -> str:
     text = _OFFER.sub(lambda m: f"sell {m['q']} {m['what']} limit {m['p']}", text)
     text = _OFFER_PRICE_FIRST.sub(lambda m: f"sell {m['q']} at {m['p']} limit ", text)
     return _SPELLED_LETTERS.sub(lambda m: _joined_ticker(m.group(), directory), text)
+
+
+def _without_accents(text: str) -> str:
+    """Latin letters without their accents ('Über' -> 'Uber'); other scripts and symbols as they were."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _duration_removed(m: re.Match[str]) -> str:

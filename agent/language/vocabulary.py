@@ -249,6 +249,15 @@ SHORT = re.compile(r"^(?:go\s+)?short\b|\bshort[\s-]sell", re.I)
 # Options: "two call options on Tesla", "2 apple calls expiring friday", "buy puts on SPY"
 OPTIONS = re.compile(r"\b(?:call|put)\s+options?\b|\boptions?\s+(?:contracts?|chain|on)\b|\b(?:calls|puts)\b(?!\s+(?:me|you|it))"
                      r"|\b(?:covered\s+call|iron\s+condor|straddle|strangle|leaps)\b|\bstrike\s+(?:price\s+)?(?:of\s+)?\$?\d", re.I)
+# Order conditions these brokers do not offer: extended hours, all-or-none, fill-or-kill, immediate-or-cancel
+UNSUPPORTED_CONDITIONS = [
+    ("extended-hours trading", re.compile(r"(?:\+|\b(?:gtc|day)[\s/-]*)ext\b|\bext\.?\s+(?:hours?|session)\b|\bextended[\s-]+(?:hours?|session|trading)\b"
+                                          r"|\bpre[\s-]?market\b"
+                                          r"|\bafter[\s-]?hours\b|\bovernight\s+(?:session|trading)\b|\b24[\s/-]*(?:5|7|hour)\s+trading\b", re.I)),
+    ("all-or-none orders", re.compile(r"\ball[\s-]+or[\s-]+none\b", re.I)),
+    ("fill-or-kill orders", re.compile(r"\bfill[\s-]+or[\s-]+kill\b|\bfok\b", re.I)),
+    ("immediate-or-cancel orders", re.compile(r"\bimmediate[\s-]+or[\s-]+cancel\b|\bioc\b", re.I)),
+]
 # The coins themselves, not the ETFs that hold them ("bitcoin ETF", "IBIT", "the ishares bitcoin trust" are stocks)
 CRYPTO = re.compile(r"\b(?:bitcoins?|btc|ethereum|ether|eth|crypto(?:currency|currencies|s)?|dogecoin|doge|solana|xrp|litecoin"
                     r"|cardano|shiba\s+inu|stablecoins?|usdt|usdc)\b(?!\s+(?:etfs?|trusts?|funds?|miners?|mining|stocks?))"
