@@ -145,7 +145,7 @@ _SAME_TWICE = re.compile(r"\b(?:same|again|repeat)\b.*(?:\s\+\s|\band\b|\bplus\b
 _SOMEONE_ELSE = re.compile(r"[,;.-]\s*(?:(?:because|since|as)\s+)?(?:my|our|the)\s+(?:wife|husband|partner|spouse|son|daughter|kids?"
                            r"|mom|mum|dad|mother|father|brother|sister|friend|advisor|adviser|accountant|boss)\s+"
                            r"(?:wants|says|thinks|likes|prefers|would|asked|insists|figures|reckons)\b", re.I)
-_ROUTING_NOISE = frozenset("this one these ones time trade trades order orders here matters".split())
+_ROUTING_NOISE = frozenset(["this", "one", "these", "ones", "time", "trade", "trades", "order", "orders", "here", "matters"])
 _GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
 
@@ -164,7 +164,7 @@ def needs_clauses(message: str, slots: Slots) -> bool:
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities)
             or bool(_SECOND_QUESTION.search(message)) or bool(_SAME_TWICE.search(message))
-            or bool(_SOMEONE_ELSE.search(message)))
+            or bool(_SOMEONE_ELSE.search(message)) or bool(re.search(r"[,;.]\s*(?:but\s+|and\s+)?leave\b", message, re.I)))
 
 
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:

@@ -194,7 +194,8 @@ def merge_follow_up(previous: Intent | None, current: Intent, brokers: Sequence[
     side = current.side or previous.side
     if side == "buy" and size.get("portion") is not None:
         return clarify(f"How many shares of {_shown(previous)} do you want to buy?")
-    named = {"symbol_text": current.symbol_text, "company": current.company} if current.symbol_text else {}
+    # a stock the follow-up names itself ("same again on the other broker tesla"); leftover words name none
+    named = {"symbol_text": current.symbol_text, "company": current.company} if current.company else {}
     return replace(previous, side=side, **size, **amended, **routing, **named)
 
 
@@ -310,6 +311,10 @@ def resolve(intent: Intent, state: DialogueState, brokers: Sequence[BrokerRef]) 
     if intent.follow_up is FollowUp.REVERSE and state.symbol_from != "order" and state.symbol:
         intent = replace(intent, follow_up=FollowUp.NONE, symbol_text=state.symbol, company=state.company, refers=None)
     elif intent.follow_up is not FollowUp.NONE:
+        if (intent.follow_up is FollowUp.REPEAT_ON and intent.refers == "pronoun" and state.symbol_from == "quote"
+                and state.symbol and not intent.symbol_text):
+            # "the same number of those" after a quote: the quoted stock, the last order's size
+            intent = replace(intent, symbol_text=state.symbol, company=state.company, refers=None)
         intent = merge_follow_up(state.last_order, intent, brokers)
         if intent.kind is not IntentKind.ORDER:
             return intent

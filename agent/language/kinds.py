@@ -42,7 +42,6 @@ from agent.language.vocabulary import (
     MARKET_HOURS,
     NEGATION,
     OPTIONS,
-    UNSUPPORTED_CONDITIONS,
     ORDER_ID,
     ORDER_PART,
     PRONOUNS,
@@ -55,6 +54,7 @@ from agent.language.vocabulary import (
     SELL,
     SHORT,
     THERE,
+    UNSUPPORTED_CONDITIONS,
     split_words,
 )
 
@@ -724,8 +724,10 @@ def _repeat(clause: Clause) -> Intent | None:
     if slots.quantities and not slots.brokers and not slots.other_broker:
         return None  # "buy the same amount of X": an order, not a repeat
     side = "buy" if slots.buy else "sell" if slots.sell else None
+    # "grab the same number of those on velocity": those is the stock last discussed (the dialogue knows which)
+    pronoun = "pronoun" if same_size and re.search(r"\b(?:those|them|these|that\s+one|this\s+one)\b", slots.cls) else None
     return Intent(kind=IntentKind.ORDER, side=side, follow_up=FollowUp.REPEAT_ON, other_broker=slots.other_broker,
-                  **order_fields(slots))
+                  refers=pronoun, **order_fields(slots))
 
 
 def which_side(symbol: str, quantity: Decimal | None, notional: Decimal | None) -> Intent:

@@ -113,7 +113,7 @@ LIMITS = [re.compile(p, re.I) for p in (
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:pay|spend|go)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:not|never|n't)\s+(?:\w+\s+){{0,4}}?(?:pay|spend)\s+(?:more|over|above|higher)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:obtain|get|fetch|receive)\s+{PRICE}{PER_SHARE}\s+or\s+(?:better|more|higher)\b",
-    rf"\b(?:at|with)\s+(?:a|an)\s+{PRICE}\s+(?:limit|lmt)\b",
+    rf"\b(?:at|with|to|for|as)\s+(?:a|an)\s+{PRICE}\s+(?:limit|lmt)\b",
     r"(?<![\w.$])\$?(?P<p>\d+\.\d{1,4})\s+(?:lmt|limit)\b",
     rf"\b(?:don'?t|do\s+not|never|not)\s+(?:sell|take|accept|go)\s+(?:for\s+)?(?:less|under|below|lower)\s+(?:than\s+)?{PRICE}{PER_SHARE}",
     rf"\b(?:get|for|at)?\s*\$\s*(?P<p>-?{NUM}){PER_SHARE}\s+or\s+(?:better|more|higher|above|less|lower|below|cheaper)\b",
@@ -263,7 +263,7 @@ CRYPTO = re.compile(r"\b(?:bitcoins?|btc|ethereum|ether|eth|crypto(?:currency|cu
                     r"|cardano|shiba\s+inu|stablecoins?|usdt|usdc)\b(?!\s+(?:etfs?|trusts?|funds?|miners?|mining|stocks?))"
                     r"(?<!ishares\sbitcoin)", re.I)
 CANCEL = keywords(r"cancel\w*|revoke|withdraw|scrap|annul\w*|rescind|void", r"call\s+off",
-                  r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order)", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
+                  r"scratch\s+(?:the|my|that)\s+(?:\w+\s+){0,2}?(?:orders?|buy|sell|limit|stop|bid)", r"kill\s+(?:my|the|that|all|every|it|them|those|these|order|one)\b", r"nix\s+(?:it|that|the|my)", r"pull\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer|buy|sell)\b", r"pull\s+(?:it|that|them)\b",
                   r"take\s+(?:off|down)\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid|offer)\b",
                   r"forget\s+(?:about\s+)?(?:my|the|that)\s+(?:\w+\s+){0,3}?orders?\b", r"take\s+(?:it|that|them|the\s+order)\s+back", r"take\s+(?:my|the|that)\s+(?:\w+\s+){0,3}?(?:orders?|limit|stop|bid)\s+(?:off|down)\b",
                   r"(?:delete|remove|drop|trash|kill)\s+(?:it|that|this|them|those)\b",

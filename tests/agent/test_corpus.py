@@ -18,7 +18,7 @@ from bench.nl_corpus import HALVES, load, run_cases
 # every request of the corpus runs through the assistant: several minutes on this 2-core machine
 pytestmark = pytest.mark.timeout(3000)
 
-FLOORS = {"tuning": 97.5, "heldout": 85.5, "heldout2": 89.0, "heldout3": 78.0, "heldout4": 81.0, "heldout5": 74.5}
+FLOORS = {"tuning": 97.5, "heldout": 85.5, "heldout2": 89.0, "heldout3": 78.0, "heldout4": 81.0, "heldout5": 74.5, "heldout6": 0.0}
 """Accuracy (%) each half must keep. Measured on 2026-12-02 (fourth session, in memory, as this test runs): tuning 99.3 %
 (1285 requests), heldout 87.4 % (239; its stop requests place the stop), heldout2 91.4 % (128), heldout3 80.5 % (128),
 heldout4 83.6 % (128; 81.2 % on arrival through real broker subprocesses); heldout5 76.6 % on arrival (2026-12-03,

@@ -250,3 +250,37 @@ def test_a_change_the_speaker_reports_being_told_is_still_a_change():
     intent = one([("buy 20 shares of Nike on TradeSphere with a limit of $10", [placed_open]),
                   ("My granddaughter looked over my shoulder and says I should make that one 30 shares instead of 20.", [])])
     assert (intent.kind, intent.order_ref, intent.quantity) == (IntentKind.REPLACE, "o-9", D(30))
+
+
+def test_a_position_moved_to_the_other_broker_sells_it_and_buys_the_same_shares_there():
+    turns = [("buy 25 shares of Snowflake on TradeSphere", [placed(TS, "SNOW", "25", "o-1")]),
+             ("hmm, actually we want it at the other broker. sell those and buy the same amount on the other one", [])]
+    sell, buy = last(turns)
+    assert (sell.side, sell.symbol_text, sell.portion) == ("sell", "SNOW", D(1))
+    assert (buy.side, buy.symbol_text, buy.quantity, buy.brokers) == ("buy", "SNOW", D(25), (VE,))
+    unknown = last([("sell the oracle on TS and buy it back on Velocity", [])])
+    assert unknown[-1].kind is IntentKind.CLARIFY  # how many were held is not known from this chat: it asks
+
+
+def test_the_same_number_of_those_after_a_quote_is_the_quoted_stock():
+    turns = [("buy 12 shares of Lockheed Martin on TradeSphere", [placed(TS, "LMT", "12", "o-1")]),
+             ("what's the price of Northrop Grumman?", [quote(TS, "NOC", "Northrop Grumman Corporation")]),
+             ("ok grab the same number of those on velocity", [])]
+    intent = one(turns)
+    assert (intent.side, intent.symbol_text, intent.quantity, intent.brokers) == ("buy", "NOC", D(12), (VE,))
+
+
+def test_the_broker_named_by_its_initials_picks_the_order_and_what_is_left_alone_stays():
+    turns = [("buy 15 shares of JPMorgan on TradeSphere with a limit of $100", [placed(TS, "JPM", "15", "o-1", status="open")]),
+             ("buy 15 shares of Goldman Sachs on VelocityBrokers with a limit of $200",
+              [placed(VE, "GS", "15", "o-2", status="open")]),
+             ("kill the TS one, leave the goldman order alone", [])]
+    intent = one(turns)
+    # the last message placed only the Goldman order, so the planner finds the one working at TradeSphere
+    assert (intent.kind, intent.symbol_text, intent.brokers) == (IntentKind.CANCEL, None, (TS,))
+
+
+def test_same_again_on_the_other_broker_naming_the_stock():
+    intent = one([("buy 10 shares of Tesla on TradeSphere", [placed(TS, "TSLA", "10", "o-1")]),
+                  ("same again on the other broker tesla", [])])
+    assert (intent.side, intent.symbol_text, intent.quantity, intent.brokers) == ("buy", "TSLA", D(10), (VE,))

@@ -850,3 +850,48 @@ def test_what_the_fifth_blind_set_taught(message, expected):
 def test_what_the_fifth_set_did_not_loosen(message):
     """'NOW' alone is still 'now', a verb with nothing of its own still asks, advice reported is no order."""
     assert all(i.kind is not IntentKind.ORDER or i.symbol_text is None for i in map(resolve_alone, read_request(message, BROKERS)))
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    # a bracket's 'profit target' is its take-profit, never Target Corporation
+    ("Buy 50 XOM limit 100, with OCO exits attached: profit target 125, stop 90.",
+     [buy("XOM", quantity=D(50), order_type="limit", limit_price=D(100), take_profit_price=D(125), stop_loss_price=D(90))]),
+    ("Cancel/replace the AAPL bid, move it up to 105.", [kind(IntentKind.REPLACE, symbol_text="AAPL", limit_price=D(105))]),
+    ("change my velocity cisco order to a 32 limit",
+     [kind(IntentKind.REPLACE, symbol_text="CSCO", limit_price=D(32), brokers=(VE,))]),
+    ("Half our AT&T has to go, we're paying for the kitchen reno", [sell("T", portion=D("0.5"))]),
+    ("what's Netflix doing today? we're selling 5 of ours regardless", [sell("NFLX", quantity=D(5))]),
+    ("sell 20 Über limit 150", [sell("UBER", quantity=D(20), order_type="limit", limit_price=D(150))]),
+    ("sell all the fizer and by 15 moderna", [sell("PFE", portion=D(1)), buy("MRNA", quantity=D(15))]),
+    ("chnage my ford limit to 6 bucks", [kind(IntentKind.REPLACE, symbol_text="F", limit_price=D(6))]),
+    ("how mnay home depot shares i got", [kind(IntentKind.PORTFOLIO, symbol_text="HD")]),
+    ("My wife wants to buy 100 KeyCorp at a limit of 15, with a take profit at 20 and a stop loss at 12 so she can sleep "
+     "at night.", [buy("KEY", quantity=D(100), order_type="limit", limit_price=D(15), take_profit_price=D(20),
+                       stop_loss_price=D(12))]),
+    ("Close out both positions, Oracle and Adobe.", [sell("ORCL", portion=D(1)), sell("ADBE", portion=D(1))]),
+    ("trailing stop 2 dollars on sofi just for today",
+     [sell("SOFI", portion=D(1), order_type="trailing_stop", trail_price=D(2))]),
+    ("speed matters on this one. 60 PLTR at market", [buy("PLTR", quantity=D(60), broker_choice="fastest")]),
+    ("Please cancel both of our open orders.", [kind(IntentKind.CANCEL, order_ref="both")]),
+    # a move: the sell, then the same shares bought at the other broker
+    ("sell 10 AAPL and buy them back on velocity", [sell("AAPL", quantity=D(10)), buy("AAPL", quantity=D(10), brokers=(VE,))]),
+])
+def test_what_the_sixth_blind_set_taught(message, expected):
+    intents = [resolve_alone(i) for i in read_request(message, BROKERS)]
+    assert len(intents) == len(expected), intents
+    for intent, want in zip(intents, expected, strict=True):
+        check(intent, want)
+
+
+@pytest.mark.parametrize(("message", "refused"), [
+    ("Buy 200 TSLA limit 180, GTC+EXT", "extended-hours"), ("buy 10 aapl in the pre-market", "extended-hours"),
+    ("can I trade after hours?", "extended-hours"), ("buy 100 F AON limit 12", "all-or-none"),
+    ("sell 50 KO fill or kill", "fill-or-kill"), ("buy 20 MSFT IOC limit 400", "immediate-or-cancel")])
+def test_order_conditions_the_brokers_do_not_offer_are_refused(message, refused):
+    [intent] = read_request(message, BROKERS)
+    assert intent.kind is IntentKind.CLARIFY and refused in intent.question.lower() and "placed nothing" in intent.question
+
+
+def test_aon_alone_is_aon_plc():
+    [intent] = read_request("buy 10 AON", BROKERS)
+    assert (intent.kind, intent.symbol_text, intent.quantity) == (IntentKind.ORDER, "AON", D(10))
