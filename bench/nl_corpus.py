@@ -35,10 +35,10 @@ CORPUS = PROJECT_ROOT / "tests" / "agent" / "corpus"
 OPEN = "2026-11-24T10:30:00-05:00"
 ORDER_TOOLS = ("place_order", "cancel_order", "replace_order", "add_position")
 CATEGORIES = ("order", "sell", "cancel", "multi", "follow_up", "question", "no_trade", "advanced")
-HALVES = ("tuning", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+HALVES = ("tuning", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
 """`heldout` was frozen on the first morning of the language work, `heldout2` (with stops, brackets and replacements,
 the `advanced` category) when the second began, `heldout3` (mixM-P) when the third began, `heldout4` (mixT-W) at the start of the fourth, `heldout5` (mixX-AA) at the end of the fifth, `heldout6`
-(mixAB-AE) early in the sixth; none is ever tuned on."""
+(mixAB-AE) early in the sixth and `heldout7` (mixAF-AI) later in it; none is ever tuned on."""
 PRICE_FIELDS = ("quantity", "notional", "limit_price", "stop_price", "trail_percent", "trail_price", "take_profit_price",
                 "stop_loss_price")
 

@@ -26,6 +26,9 @@ HELD_OUT_SHA256 = {
     # the sixth (mixAB-AE: couples who trade together, investors from other brokerage apps, late-night autocorrect
     # typing, people who think in both brokers), written from the same brief and frozen before any run on it
     "heldout6": "5a32bb020331237461b7092508db852d82b035ad08892d566b0392883481429d",
+    # the seventh (mixAF-AI: bookkeepers, English from East Asian and Slavic speakers, chained instructions, support-
+    # chat complaints), written from the same brief and frozen before any run on it
+    "heldout7": "ac32aa16e59ce03cdd001fe81fef0f124ff203bb5e94e974242e838aa773d517",
 }
 
 
