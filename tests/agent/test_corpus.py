@@ -18,20 +18,22 @@ from bench.nl_corpus import HALVES, load, run_cases
 # every request of the corpus runs through the assistant: several minutes on this 2-core machine
 pytestmark = pytest.mark.timeout(3000)
 
-FLOORS = {"tuning": 97.5, "heldout": 85.5, "heldout2": 89.0, "heldout3": 78.0, "heldout4": 81.0, "heldout5": 74.5, "heldout6": 0.0}
-"""Accuracy (%) each half must keep. Measured on 2026-12-02 (fourth session, in memory, as this test runs): tuning 99.3 %
-(1285 requests), heldout 87.4 % (239; its stop requests place the stop), heldout2 91.4 % (128), heldout3 80.5 % (128),
-heldout4 83.6 % (128; 81.2 % on arrival through real broker subprocesses); heldout5 76.6 % on arrival (2026-12-03,
-through real broker subprocesses, before any tuning on its siblings); the floors leave a margin of two or three
-requests."""
+FLOORS = {"tuning": 98.5, "heldout": 86.5, "heldout2": 90.0, "heldout3": 79.0, "heldout4": 81.0, "heldout5": 76.0,
+          "heldout6": 76.5, "heldout7": 73.5}
+"""Accuracy (%) each half must keep. Measured on 2026-12-03 (sixth session, in memory, as this test runs): tuning 99.5 %
+(1541 requests), heldout 87.9 % (239; its stop requests place the stop), heldout2 92.2 %, heldout3 81.2 %, heldout4
+83.6 %, heldout5 78.1 % (76.6 % on arrival through real broker subprocesses, before any tuning on its siblings),
+heldout6 78.9 % (77.3 % on arrival, the same way), heldout7 75.8 % on arrival (through subprocesses), 128 each; the floors leave a margin of two or three requests."""
 STOPS_NOW_PLACED = re.compile(r"\bstop|\btrailing", re.I)
 """The first held-out set was written when the brokers took no stops, so its stop requests expect nothing placed; the
 brokers take stops now, and a stop on shares held is placed (with approval). Those requests are not counted as
 must-not-trade (their text is matched, the cases are not read)."""
-KNOWN_TRADES = {"heldout3": 2, "heldout4": 1, "heldout5": 2}
+KNOWN_TRADES = {"heldout3": 2, "heldout4": 1, "heldout5": 2, "heldout6": 1, "heldout7": 1}
 """Must-not-trade requests of a blind held-out half that placed an order when it was measured: known, left unexamined
 so the set stays blind (see the closing note); more than this fails. Counted from each half's no_trade score (a no_trade
-request fails only by placing something): heldout3 14/16, heldout4 15/16, heldout5 14/16 (on arrival). (heldout2's one is gone since the third
+request fails only by placing something): heldout3 14/16, heldout4 15/16, heldout5
+14/16, heldout6 15/16 (13/16 on arrival),
+heldout7 15/16 (on arrival). (heldout2's one is gone since the third
 session, one of heldout3's three since the fourth.)"""
 
 
