@@ -552,11 +552,14 @@ def _waiting(ctx: TurnContext, broker: str) -> str:
 def order_words(order: dict) -> str:
     """'buy 100 AAPL market at the open', 'sell 20 TSLA stop $300.00 good till cancelled': an order as a trader says it."""
     kind = str(order.get("order_type") or "market").replace("_", "-")
-    price = next((f" {label} {dollars(order[key])}" for key, label in (("limit_price", "limit"), ("stop_price", "stop"))
-                  if order.get(key)), "")
+    prices = "".join(f" {label} {dollars(order[key])}" for key, label in (("stop_price", "stop"), ("limit_price", "limit"))
+                     if order.get(key))
+    # the price labels say the type ('limit $5.00', 'stop $50.00 limit $49.00'); market and trailing stops say it in words
+    price = f" {kind}{prices}" if kind in ("market", "trailing-stop") or not prices else prices
+    kind = ""
     size = number(order.get("quantity")) if order.get("quantity") else dollars(order.get("notional"))
     timing = _TIF_WORDS.get(str(order.get("time_in_force")), order.get("time_in_force"))
-    return f"{order.get('side')} {size} {order.get('symbol')} {kind}{price} {timing}"
+    return f"{order.get('side')} {size} {order.get('symbol')}{kind}{price} {timing}"
 
 
 def _portfolio(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
@@ -664,7 +667,8 @@ def _orders(intent: Intent, ctx: TurnContext) -> list[ToolCall] | Reply:
             lines.append(f"- {ctx.name(broker)} {o['id']}: {order_words(o)} — {o['status']}")
     if not lines:
         return Reply("You have no queued or open orders." if active else "You have no orders yet.")
-    header = "Your queued and open orders:" if active else "Your recent orders:"
+    named = f"{intent.company} ({intent.symbol_text}) " if intent.symbol_text and intent.company else ""
+    header = f"Your queued and open {named}orders:" if active else f"Your recent {named}orders:"
     return Reply("\n".join([header, *lines]))
 
 

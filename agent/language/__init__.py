@@ -28,7 +28,7 @@ from agent.language.kinds import EARLY, Clause, clarify, decide, which_side
 from agent.language.normalize import normalize
 from agent.language.slots import read_slots
 from agent.language.structured import records
-from agent.language.vocabulary import ADVICE, CANCEL, REPEAT, REPLACE_VERB, RETRACTED, ROUTING_ASKED
+from agent.language.vocabulary import ADVICE, CANCEL, REPEAT, REPLACE_VERB, RETRACTED, ROUTING_ASKED, UNKNOWABLE_CONDITION
 
 EACH = re.compile(r"\beach\b", re.I)
 # a line of a list that is an order of its own: a size, or a verb
@@ -73,6 +73,8 @@ def read_request(text: str, brokers: Sequence[BrokerRef], companies: CompanyDire
                     return asked
             return [intent]
     intents = _read(message, brokers, companies)
+    # "why hasn't my ford order filled?? is it even still open?": one question asked twice is answered once
+    intents = [i for n, i in enumerate(intents) if i.kind is IntentKind.ORDER or i not in intents[:n]]
     if "?" in message or len(intents) > 1 and any(i.kind is not IntentKind.ORDER for i in intents):
         # "fee? --qty 100 --sym KO": a size and a stock beside a question are no order said without its verb
         intents = [which_side(i.symbol_text, i.quantity, i.notional) if i.side_unsaid else i for i in intents]
@@ -132,6 +134,24 @@ def _moved(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirecto
     return [sell, buy]
 
 
+_EITHER = re.compile(r"\bqzc[a-z]\s*(?:,\s*)?\bor\s+(?!rather\b|actually\b|i\s+mean\b)(?:maybe\s+|perhaps\s+)?qzc[a-z]\b", re.I)
+
+
+def _undecided(message: str, slots) -> Intent | None:
+    """'buy 10 shares, Ford or General Motors': two stocks offered as a choice; 'if that's true, buy 50 Rivian': a
+    condition on news nobody here can check. Either way the speaker has not decided: ask, place nothing."""
+    trades = slots.buy or slots.sell or slots.quantities or slots.notionals
+    if not trades:
+        return None
+    if UNKNOWABLE_CONDITION.search(message):
+        return clarify("I can't check whether that is true, so I placed nothing. If you want the order anyway, say it "
+                       "without the condition, for example 'buy 10 AAPL'.")
+    if len({m.company.symbol for m in slots.companies}) > 1 and _EITHER.search(slots.cls) and "?" not in message:
+        choice = " or ".join(dict.fromkeys(m.company.name for m in slots.companies))
+        return clarify(f"Which one do you want: {choice}? I placed nothing.")
+    return None
+
+
 def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirectory) -> list[Intent]:
     moved = _moved(message, brokers, companies)
     if moved:
@@ -139,6 +159,9 @@ def _read(message: str, brokers: Sequence[BrokerRef], companies: CompanyDirector
     shouting = message.upper() == message and any(c.isalpha() for c in message)
     message = _story_trimmed(message, brokers, companies, shouting)
     slots = read_slots(message, brokers, companies, shouting)
+    undecided = _undecided(message, slots)
+    if undecided:
+        return [undecided]
     whole = decide(Clause(message, slots, brokers, companies, shouting))
     symbols = list(dict.fromkeys(m.company for m in slots.companies))
     if whole.kind is IntentKind.QUOTE and len(symbols) > 1 and not (slots.buy or slots.sell):

@@ -50,7 +50,8 @@ _ALL_OF_THEM = re.compile(r"\b(?:both|all\s+of\s+them|each|all)\b", re.I)
 _ORDER_CUE = re.compile(
     r"\b(?:mkt|market|lmt|limit|gtc|moo|moc|opg)\b|@|^\s*\$|\b(?:in|into)\s+qzc|\b(?:i|we)(?:'d|\s+would|'ll|\s+will)?\s+"
     r"(?:really\s+|actually\s+|just\s+|also\s+)?(?:want|need|like|take)\b|^\s*\d[\d,.]*\s*(?:k|shares?)?\s+(?:of\s+)?qzc", re.I)
-_DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be)\b"
+_DENIAL = re.compile(r"\bleave\b.{0,60}\b(?:alone|as\s+it\s+is|as\s+is|untouched|be|where\s+it\s+is|in\s+place)\b"
+                     r"|\blet\s+(?:it|them)\s+(?:stay|be|ride|sit)\b"
                      r"|\bkeep\s+(?:the|my)\s+(?:\w+\s+){0,2}?(?:one|position|shares|stock)\b"
                      r"|^\s*(?:but\s+|and\s+|so\s+)?(?:not|no|never)\b(?!\s+(?:for\s+|a\s+(?:penny|cent|dime|dollar)\s+)?(?:below|under|lower|less|above|over|higher|more|cheaper)\b)|\b(?:not|never)\s+(?:buying|selling|touching|getting|that|those|them)"
                      r"|\bforget\b|\bskip\b|\b(?:don'?t|do\s+not|dont)\s+(?:want|like|trust|care|buy|touch)\b|\bhate\b"
@@ -145,6 +146,7 @@ _SAME_TWICE = re.compile(r"\b(?:same|again|repeat)\b.*(?:\s\+\s|\band\b|\bplus\b
 _SOMEONE_ELSE = re.compile(r"[,;.-]\s*(?:(?:because|since|as)\s+)?(?:my|our|the)\s+(?:wife|husband|partner|spouse|son|daughter|kids?"
                            r"|mom|mum|dad|mother|father|brother|sister|friend|advisor|adviser|accountant|boss)\s+"
                            r"(?:wants|says|thinks|likes|prefers|would|asked|insists|figures|reckons)\b", re.I)
+_VERB_LAST = re.compile(r"\d[^,;]*\b(?:buy|sell|purchase)\b(?![^,;]*\d)", re.I)
 _ROUTING_NOISE = frozenset(["this", "one", "these", "ones", "time", "trade", "trades", "order", "orders", "here", "matters"])
 _GENERIC = re.compile(r"\b(?:when|if|whenever|before|after)\s+(?:you|one|people|they|someone)\s+(?:\w+\s+)?(?:buy|sell|trade)\b", re.I)
 
@@ -164,7 +166,7 @@ def needs_clauses(message: str, slots: Slots) -> bool:
                                                               r"|oops|scratch|hmm|oh|make\s+(?:it|that))\b", message, re.I))
             or bool(re.search(r"\?\s*\S", message)) or len(set(slots.brokers)) > 1 and bool(slots.quantities)
             or bool(_SECOND_QUESTION.search(message)) or bool(_SAME_TWICE.search(message))
-            or bool(_SOMEONE_ELSE.search(message)) or bool(re.search(r"[,;.]\s*(?:but\s+|and\s+)?leave\b", message, re.I)))
+            or bool(_SOMEONE_ELSE.search(message)) or bool(re.search(r"[,;]\s*(?:and\s+)?then\b|\bfirst\b.*\bthen\b", message, re.I)) or bool(re.search(r"(?:[,;.]\s*|\s)(?:but\s+|and\s+)?leave\b|\blet\s+(?:it|them)\s+(?:stay|be|ride|sit)\b", message, re.I)))
 
 
 def combine(base: Slots, extra: Slots, override: bool) -> Slots:
@@ -293,6 +295,7 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         return None
     each = bool(_EACH.search(message))
     excluded: set[str] = set()
+    kept_brokers: set[str] = set()
     lead = Slots()
     led: Slots | None = None  # a broker said on its own after orders, for the orders after it
     condition: Slots | None = None
@@ -306,10 +309,14 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         if _TAG_QUESTION.match(piece.text):
             continue  # "..., correct?", "is that right?": a check on what was said, nothing of its own
         if CANCEL.search(s.cls) and not piece.verb and cancels(Clause(piece.text, s, brokers, directory, shouting)):
+            if piece.correction and current is not None and current.acts and CANCEL.search(current.slots.cls):
+                drafts.pop()  # "cancel target. no wait, cancel verizon": the second cancel replaces the first
             drafts.append(_Draft(s, [piece.text], acts=True))
             continue
         if piece.denied:
             excluded.update(m.company.symbol for m in s.companies)
+            if not s.companies:
+                kept_brokers.update(s.brokers)  # "TradeSphere one let it stay": that broker's order is not cancelled
             continue
         if piece.correction and current is not None:
             named = {m.company.symbol for m in s.companies}
@@ -379,7 +386,8 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
         starts = piece.verb or protects or (complete and (continues or list_item)) or bool(
             continues and current is not None and _BY_POSITION.search(piece.text)
             and (current.slots.quantities or current.slots.notionals))  # "10 of the first one and 5 of the second"
-        cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls))
+        cue = piece.size and (s.companies and (_ORDER_CUE.search(s.cls) or piece.noise_free(shouting)) or _EACH.search(s.cls)
+                              or bool(questions and context.companies and _ORDER_CUE.search(s.cls)))  # "quote ANET, then 12 lmt 60"
         if (current is None and header is None and piece.verb and not s.companies and not piece.size
                 and piece.noise_free(shouting) and re.search(rf"{re.escape(piece.text.strip())}\s*:", message)):
             header = s  # "MOO buys: 100 AAL, 100 UAL, 50 LUV": the side and timing of the list after it
@@ -473,13 +481,23 @@ def read_clauses(message: str, brokers: Sequence[BrokerRef], directory: CompanyD
     orders = [d for d in drafts if not d.acts]
     timed = [d for d in orders if d.slots.tif is not None]
     if (len(orders) > 1 and timed == orders[-1:] and len({(d.slots.buy, d.slots.sell) for d in orders}) == 1
-            and not re.search(r"[.!?]\s", message)):
+            and not re.search(r"[.!?;]\s|\(\s*(?:b|2|ii)\s*\)", message)):  # not "(a) ... on Velocity; (b) ... at the open"
         for draft in orders[:-1]:  # "buy 10 oklo and 10 smr at the open": the timing said once, at the end, for all
             draft.slots = replace(draft.slots, tif=orders[-1].slots.tif)
+    if (len(orders) > 1 and all(not (d.slots.buy or d.slots.sell) and d.slots.companies for d in orders[:-1])
+            and (orders[-1].slots.buy or orders[-1].slots.sell) and _VERB_LAST.search(orders[-1].texts[-1])):
+        last = orders[-1].slots  # "Qualcomm 20 shares and Broadcom 5 shares buy on Velocity": the verb said last
+        for draft in orders[:-1]:
+            draft.slots = replace(draft.slots, buy=last.buy, sell=last.sell)
+            if not (draft.slots.brokers or draft.slots.broker_choice):
+                draft.slots = replace(draft.slots, brokers=last.brokers, broker_choice=last.broker_choice)
     if len(orders) > 1 and all(not (d.slots.buy or d.slots.sell) and d.slots.companies and d.slots.quantities
                                for d in orders):
         for draft in orders:  # a list of orders with no side at all, "50 F on tradesphere and 50 GM on velocity": buys
             draft.slots = replace(draft.slots, buy=True)
+    for draft in drafts:
+        if draft.acts and kept_brokers and set(draft.slots.brokers) - kept_brokers:
+            draft.slots = replace(draft.slots, brokers=tuple(b for b in draft.slots.brokers if b not in kept_brokers))
     intents = []
     for draft in drafts:
         own = tuple(m for m in draft.slots.companies if m.company.symbol not in excluded)

@@ -76,7 +76,7 @@ EVERYTHING = re.compile(
     r"\b(?:everything(?!\s+(?:(?:that\s+)?(?:i|we)\s+(?:have|own|hold|got)\s+)?(?:of|in)\s+(?:it|that|this|them|those|qzc[a-z])\b)|all\s+(?:of\s+)?(?:my|the|our)\s+(?:positions|stocks|shares|holdings|investments)|all\s+positions"
     r"|every\s+(?:position|stock|holding)|all\s+(?:that\s+|what\s+)?(?:i|we)\s+(?:own|hold|have)|(?:my|the)\s+(?:whole|entire)"
     r"\s+(?:portfolio|book|account)|all\s+out|flatten\s*$)", re.I)
-_SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:number|amount|quantity|count|size)\b", re.I)
+_SAME_SIZE = re.compile(r"\b(?:the\s+)?same\s+(?:dollar\s+|share\s+)?(?:number|amount|quantity|count|size|figure)\b", re.I)
 _THOSE_SHARES = re.compile(r"\b(?:the|my)\s+(?:qzc[a-z]\s+)?(?:shares|stocks?|position)\s+(?:that\s+)?(?:i|we)\s+"
                            r"(?:bought|have|own|hold|got)\b", re.I)
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?P<n>first|second|third|last|former|latter|1st|2nd|3rd)(?:\s+(?:one|stock|company|of\s+them))?$"
@@ -251,6 +251,8 @@ def _size_problem(slots: Slots, what: str, side: str) -> str | None:
     if stop:
         return stop
     if slots.limit_without_price:
+        if what.startswith("the ") or side == "trade":  # a change to a working order: "the F order"
+            return f"What limit price do you want for {what}?"
         return f"What limit price do you want for the {what} {side} order?"
     if slots.tif_conflict:
         return f"When should the {what} order run: at the open, at the close, today only, or good till cancelled?"
@@ -676,6 +678,9 @@ def _replace(clause: Clause) -> Intent | None:
             "price_step": -amount if step["down"] else amount,
             "step_of": "stop_price" if re.search(r"\b(?:stop|stp)\b", slots.cls) and not re.search(r"\blimit\b", slots.cls)
             else "limit_price"}
+    if (not step and not slots.limit_prices and not slots.stop_prices and len(slots.notionals) == 1
+            and re.search(r"\b(?:limit|lmt|price|bid|offer)\b", slots.cls)):
+        slots = replace(slots, limit_prices=slots.notionals, notionals=(), limit_without_price=False)  # "limit make 6 dollar"
     changes = replacement(slots) | steps
     if (changes.get("quantity") is not None and not re.search(r"\bshares?\b", slots.cls) and not any(
             changes.get(k) is not None for k in ("limit_price", "stop_price", "trail_percent", "trail_price"))
@@ -700,7 +705,8 @@ def _repeat(clause: Clause) -> Intent | None:
     """'do the same on TradeSphere', 'also on the other broker', 'sell the same on velocity', 'same again'."""
     slots = clause.slots
     named = slots.brokers or slots.other_broker
-    cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|number|amount|quantity)\b", " ", slots.cls)
+    cls = re.sub(r"\b(?:the\s+)?same\s+(?:broker|brokerage|account|one|platform|(?:dollar\s+|share\s+)?(?:number|amount|quantity))\b",
+                 " ", slots.cls)
     same_size = _SAME_SIZE.search(slots.cls) and named and not slots.companies and not clause.has_size
     if not same_size and not _SAME_ORDER.search(cls) and not (
             REPEAT.search(cls) and (named or re.search(r"\b(?:same|again|repeat)\b", cls))):

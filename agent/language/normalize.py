@@ -37,6 +37,15 @@ _SHORTHAND = [
                 r"|dzi[ęe]kuj[ęe]|dzi[ęe]ki|spasibo|спасибо|shukran|xie\s*xie|xièxie|arigato|cảm\s+ơn|cam\s+on|teşekkürler)\b", re.I), "thanks"),
     # "on my break, quick one - 12 abbott labs": a quick message, not the quick broker ("use the quick one" still is)
     (re.compile(r"(?<!\bthe\s)(?<!\bthat\s)(?<!\bthis\s)\b(?:a\s+)?quick\s+(?:one|question|q|thing)\s*[-—–:,.!]+", re.I), " "),
+    # "sell Intel всё", "Pinterest 全部 sell", "Qualcomm 20주": all and shares in the speaker's own language
+    (re.compile(r"(?:\bвсё\b|\bвсе\b|全部|\bwszystko\b|\btất\s+cả\b|전부|모두|全て|ぜんぶ)", re.I), " all "),
+    (re.compile(r"(?<=\d)\s*(?:주|株|股)"), " shares"),
+    # "First tell me what the fee would be, then go ahead with it: 40 shares of Cameco": the approval card shows the fee
+    (re.compile(r"^\s*(?:first\s+)?(?:tell|show)\s+me\s+(?:what\s+)?the\s+(?:fees?|costs?|commissions?)\s+(?:would\s+be|will\s+be|is)?\s*,?\s*"
+                r"(?:and\s+)?then\s+(?:go\s+ahead|place\s+it|do\s+it|proceed)(?:\s+with\s+it)?\s*[:,-]?\s*(?=\d)", re.I), "buy "),
+    # "Q3 allocation: $5,000.00 to VTI and $2,500.00 to VXUS": money put into stocks
+    (re.compile(r"^(?:[\w\s-]{0,20}?)\b(?:allocation|allocate|allot)\b\s*:?", re.I), "buy"),
+    (re.compile(r"(?<=\d)\s+to\s+(?=[A-Z]{2,5}\b)"), " of "),
     # the trade verbs and words of Spanish and Portuguese mixed into English ("compra 5 micro soft", "vende metade da
     # minha sofi", "vende todo lo de target"): the English words
     (re.compile(r"\b(?:compra|compre|comprar|compro|comprame|cómprame)\b", re.I), "buy"),

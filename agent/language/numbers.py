@@ -68,6 +68,7 @@ def words_to_numbers(text: str) -> str:
     text = re.sub(r"\b(the\s+[a-z]+\s+)one\b(?!\s+(?:hundred|thousand|million|point|and|half))",
                   lambda m: m[1] + _PROTECTED_ONE, text, flags=re.I)  # "the silver one"
     text = _LONE_ONE.sub(_PROTECTED_ONE, text)
+    text = re.sub(r"\bones\b", _PROTECTED_ONE + "s", text, flags=re.I)  # "the TradeSphere ones": a pronoun, never 1
     text = re.sub(r"\bcapital\s+one\b", f"capital {_PROTECTED_ONE}", text, flags=re.I)
     text = _DOZEN.sub(lambda m: " 6 " if m["half"] else " 12 ", text)
     text = _COUPLE.sub(" 2 ", text)

@@ -297,6 +297,9 @@ def _take_amounts(text: Text, slots: Slots, selling: bool = False) -> None:
         to_decimal(m["n"], m["k"] or ("grand" if (m.groupdict().get("u") or "").lower() == "grand" else None))
         for m in found)
     slots.notional_is_total = bool(found) and all(m.group().lower().lstrip().startswith("for") for m in found)
+    if (slots.trailing and slots.trail_percent is None and slots.trail_price is None and len(slots.notionals) == 1
+            and not slots.notional_is_total):
+        slots.trail_price, slots.notionals = slots.notionals[0], ()  # "trailing stop on Delta with 3 dollar": the trail
     quantities = [to_decimal(m["n"], m["k"]) for m in text.take(QUANTITY)]
     slots.quantities = (*slots.stop_counts, *quantities, *[Decimal(1)] * len(text.take(ONE_SHARE)))
 
@@ -344,7 +347,7 @@ def read_slots(text: str, brokers: Sequence[BrokerRef], directory: CompanyDirect
     work.take(BUY)  # before the amounts: "get" is a buy verb only when a number follows it
     work.take(SELL)
     _take_amounts(work, slots, selling)
-    if (slots.stop_loss and not slots.trailing and not slots.stop_prices and len(slots.limit_prices) == 1
+    if ((slots.stop_loss or slots.stop_words) and not slots.trailing and not slots.stop_prices and len(slots.limit_prices) == 1
             and not re.search(r"\b(?:limit|lmt)\b", text, re.I)):
         # "a stop loss to sell 60 shares of Target at $50": the one price said is where the stop triggers
         slots.stop_prices, slots.limit_prices = slots.limit_prices, ()

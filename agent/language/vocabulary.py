@@ -198,10 +198,15 @@ NOTIONALS = [re.compile(p, re.I) for p in (
 )]
 QUANTITY = re.compile(rf"(?<![\w.$])(?P<n>-?{NUM})(?P<k>k\b)?(?:\s+(?:shares?|shs?|stocks?|units?)\b)?", re.I)
 ONE_SHARE = re.compile(r"\ba\s+share\b(?!s)", re.I)
+# "if that's true, buy 50 Rivian": a condition on news or a rumour nobody here can check
+UNKNOWABLE_CONDITION = re.compile(
+    r"\b(?:if|assuming|provided)\s+(?:that'?s|that\s+is|it'?s|it\s+is|this\s+is|the\s+(?:rumou?r|news|story|tip)\s+is)\s+"
+    r"(?:true|right|correct|real|confirmed|legit)\b|\bif\s+(?:the\s+)?(?:rumou?r|news|buyout|merger|deal|tip)\s+"
+    r"(?:is\s+true|pans\s+out|goes\s+through|happens|checks\s+out)\b", re.I)
 
 BUY = re.compile(r"(?<!best\s)\b(?:buy(?:ing|s)?(?!\s+power)(?!\s+(?:limit\s+|stop\s+|market\s+)?orders?\b)|(?<!\ba\s)(?<!\bthe\s)(?<!\bthis\s)(?<!\bmy\s)purchase|acquire|grab|pick\s+up|go\s+long(?:\s+on)?|(?<![\w\s])long|scoop\s+up"
                  r"|load\s+up\s+on|snag|yolo(?:\s+into)?|ape(?:\s+into|\s+in(?:to)?)?|put\s+me\s+(?:down\s+)?(?:in\s+)?for|sign\s+me\s+up\s+for|count\s+me\s+in\s+for|(?:put|place|make|submit|enter|open)\s+(?:in\s+)?(?:an?\s+)?(?:buy\s+)?order\s+(?:for|of|to\s+buy|(?=\d))"
-                 r"|make\s+(?:a\s+)?buy(?:\s+of)?"
+                 r"|make\s+(?:a\s+)?buy(?:\s+of)?|(?:put|roll|move|reinvest|invest)\s+(?:it|that|them|the\s+(?:money|cash|proceeds))\s+(?:in|into|towards?)(?=\s+(?:\d|some))"
                  r"|(?:use|put|roll|move|reinvest|invest|spend)\s+(?:all\s+)?(?:of\s+)?(?:the|that|those|my|this)\s+(?:proceeds|money|cash|funds|profits?)"
                  r"\s+(?:(?:to\s+(?:buy|get|grab|pick\s+up)|for|on|in|into|towards?)\b)?)\b"
                  r"|\b(?:get|add|put|invest|throw|use|spend|take)\b(?:\s+(?:me|us)\b)?(?=\s+(?:another\s+|an?\s+extra\s+)?"
@@ -359,7 +364,7 @@ COMMON_FILLER = frozenset(split_words(
     "like i'd id can could will kindly let's lets need quickly as well instead more another additional extra units unit "
     "few several bunch lot lots many any actually ok okay hey so yo back again - & , ? ! . has offers with put place set use choose pick prefer "
     "nah yeah yep nope mate cheers ta bro buddy dude pal boss sir madam maam ma'am yaar abeg oga bitte danke obrigado gracias kindly dear friend"))
-PRONOUNS = frozenset(split_words("it them those these that this same they"))
+PRONOUNS = frozenset(split_words("it them those these that this same they ones"))
 FILLER = {
     IntentKind.ORDER: COMMON_FILLER,
     IntentKind.COST_COMPARISON: COMMON_FILLER | PRONOUNS | frozenset(split_words(
@@ -384,7 +389,7 @@ RESIZE_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
 REPEAT_FILLER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "do place same thing trade order again repeat copy likewise there here make replicate duplicate mirror clone very "
     "quantity number amount size count but "
-    "good great fine please that exact exactly identical"))
+    "good great fine please that exact exactly identical dollar dollars"))
 NOT_A_BROKER = COMMON_FILLER | PRONOUNS | frozenset(split_words(
     "cash market margin limit open close other each every both all fees fee commission commissions cost costs price "
     "speed execution phone computer earnings christmas weekend friday monday year month week tomorrow today present "
